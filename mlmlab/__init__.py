@@ -1,0 +1,12 @@
+"""mlmlab: helpers for an open course on multilevel linear models.
+
+Explicit re-exports only; each concept lives in its own module.
+"""
+
+from mlmlab import datasets
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "datasets",
+]
