@@ -1,11 +1,25 @@
 # The course's two commands: `make lab` and `make test`. Both set up .venv first (quick when nothing changed).
+#
+#   make lab        JupyterLab on notebooks/00_start_here.ipynb
+#   make test       one pytest run: tests/, doctests of mlmlab/, strict nbval over notebooks/
+#   make nav        refresh navigation cells and contents tables (notebooks + README)
+#   make notebooks  re-execute the lessons in place, deterministically (then commit them)
+#   make site       static course site in _build/site
+#   make environment.yml   regenerate the conda/Binder environment from constraints.txt + pyproject.toml
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Parallel test workers (pytest-xdist; one notebook always runs in one worker). TEST_JOBS=0 runs serially.
+TEST_JOBS ?= 2
 PYTEST_ARGS ?=
+LESSONS ?= $(wildcard notebooks/[0-9][0-9]_*.ipynb)
+SITE_DIR ?= _build/site
 
-.PHONY: lab test venv exercises nav site grade bench clean
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: lab test venv nav notebooks site exercises grade bench clean
 
 $(STAMP): constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,7 +33,21 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/00_start_here.ipynb
 
 test: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(if $(filter-out 0,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) $(PYTEST_ARGS)
+
+nav: $(STAMP)
+	$(PY) tools/make_nav.py
+
+notebooks: nav
+	$(PY) tools/run_notebook.py $(LESSONS)
+
+site: $(STAMP)
+	$(PY) tools/build_site.py $(SITE_DIR)
+
+environment.yml: constraints.txt pyproject.toml tools/make_environment.py
+	$(PYTHON) tools/make_environment.py
+
+# (exercises / grade targets: see the assignments tooling)
 
 clean:
 	rm -rf $(VENV) build _build .pytest_cache
