@@ -1,0 +1,109 @@
+"""Tests for mlmlab.published: the stored Raudenbush & Bryk values and the side-by-side table.
+
+The published numbers are checked against lme4's fits of the same models on the course's HSB data
+(tests/reference/lme4.json): they must agree to the book's printed precision, except where the
+book's data version differs (stated per case below).
+"""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlmlab.published import list_published, published_values, side_by_side
+
+REF = json.loads((Path(__file__).parent / "reference" / "lme4.json").read_text())["models"]
+
+# published model -> lme4 reference fit of the same formula (REML, as in the book)
+LME4_ID = {
+    "one_way_anova": "hsb_null_reml",
+    "means_as_outcomes": "hsb_means_reml",
+    "random_coefficient": "hsb_rs_reml",
+    "intercepts_slopes_as_outcomes": "hsb_full_reml",
+}
+# lme4 coefficient names -> patsy term names used by mlmlab.fit
+PATSY = {"(Intercept)": "Intercept", "SectorCatholic": "Sector[T.Catholic]",
+         "cses:SectorCatholic": "Sector[T.Catholic]:cses"}
+
+
+class _Fit:
+    """A stand-in for a MixedResult, built from one lme4 reference fit."""
+
+    def __init__(self, ref_id):
+        ref = REF[ref_id]
+        self.fixed = pd.DataFrame(
+            {"estimate": [v["estimate"] for v in ref["fixed"].values()],
+             "se": [v["se"] for v in ref["fixed"].values()]},
+            index=[PATSY.get(k, k) for k in ref["fixed"]])
+        self.varcomp = pd.DataFrame(ref["varcomp"])
+
+
+def _digits(x):
+    """Decimal places printed in the book for the stored value x."""
+    text = repr(float(x)).rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def test_list_published_formulas_match_lme4_reference_formulas():
+    table = list_published()
+    assert list(table.columns) == ["model", "formula", "source"]
+    for model, formula in zip(table["model"], table["formula"]):
+        assert formula.replace(" ", "") == REF[LME4_ID[model]]["formula"].replace(" ", "")
+    assert table["source"].str.contains("Raudenbush & Bryk \\(2002\\)").all()
+
+
+def test_published_values_have_source_and_columns():
+    values = published_values("means_as_outcomes")
+    assert list(values.columns) == ["model", "quantity", "estimate", "se", "source"]
+    assert values["quantity"].tolist() == ["Intercept", "MEANSES", "tau00", "sigma2"]
+    assert values.loc[values.quantity == "MEANSES", "estimate"].item() == 5.86
+
+
+@pytest.mark.parametrize("model", list(LME4_ID))
+def test_published_agree_with_lme4_to_printed_precision(model):
+    table = side_by_side(_Fit(LME4_ID[model]), model)
+    # The book's HSB file has slightly different school means of SES (MEANSES), which moves the
+    # intercept of the last model by 0.014 and the Sector effect by 0.007: allow 3 half-units (0.015) there.
+    units = 2.0 if model == "intercepts_slopes_as_outcomes" else 1.0
+    for quantity, row in table.iterrows():
+        tol = units * 10.0 ** -_digits(row["published"]) / 2 + 1e-9
+        assert abs(row["difference"]) <= tol, (model, quantity, row.to_dict())
+        if not math.isnan(row["published_se"]):
+            se_tol = 10.0 ** -_digits(row["published_se"]) / 2 + 1e-9
+            assert abs(row["ours_se"] - row["published_se"]) <= se_tol, (model, quantity)
+
+
+def test_side_by_side_computes_icc_and_differences():
+    table = side_by_side(_Fit("hsb_null_reml"), "one_way_anova")
+    assert list(table.columns) == ["ours", "published", "difference", "ours_se", "published_se"]
+    tau00 = REF["hsb_null_reml"]["varcomp"][0]["vcov"]
+    sigma2 = REF["hsb_null_reml"]["varcomp"][1]["vcov"]
+    assert table.loc["icc", "ours"] == pytest.approx(tau00 / (tau00 + sigma2))
+    np.testing.assert_allclose(table["difference"], table["ours"] - table["published"])
+    assert np.isnan(table.loc["tau00", "ours_se"])
+
+
+def test_side_by_side_reads_slope_variance_and_covariance():
+    table = side_by_side(_Fit("hsb_rs_reml"), "random_coefficient")
+    assert table.loc["tau11", "ours"] == pytest.approx(0.69399742, rel=1e-6)
+    assert "tau01" not in table.index  # the book's value is not stored, so not compared
+
+
+def test_unknown_model_is_rejected_with_the_choices():
+    with pytest.raises(ValueError, match="The 'model' argument of published_values must be one of "
+                                         "'one_way_anova', 'means_as_outcomes'"):
+        published_values("table_4_2")
+
+
+def test_wrong_model_fit_is_rejected_with_the_formula():
+    with pytest.raises(ValueError, match=r"has no 'MEANSES'; the book's model is MathAch ~ MEANSES \+ \(1 \| School\)"):
+        side_by_side(_Fit("hsb_null_reml"), "means_as_outcomes")
+
+
+def test_non_result_is_rejected():
+    with pytest.raises(TypeError, match="The 'result' argument of side_by_side must be a fitted model from "
+                                        "mlmlab.fit. Got 'DataFrame'; it has no .fixed and .varcomp tables"):
+        side_by_side(pd.DataFrame({"a": [1]}), "one_way_anova")
