@@ -67,7 +67,7 @@ def test_published_agree_with_lme4_to_printed_precision(model):
     table = side_by_side(_Fit(LME4_ID[model]), model)
     # The book's HSB file has slightly different school means of SES (MEANSES), which moves the
     # intercept of the last model by 0.014 and the Sector effect by 0.007: allow 3 half-units (0.015) there.
-    units = 2.0 if model == "intercepts_slopes_as_outcomes" else 1.0
+    units = 3.0 if model == "intercepts_slopes_as_outcomes" else 1.0
     for quantity, row in table.iterrows():
         tol = units * 10.0 ** -_digits(row["published"]) / 2 + 1e-9
         assert abs(row["difference"]) <= tol, (model, quantity, row.to_dict())
