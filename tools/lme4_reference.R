@@ -1,0 +1,218 @@
+#!/usr/bin/env Rscript
+# Frozen lme4 reference numbers for mlmlab's tests: writes tests/reference/lme4.json.
+#
+# Run from the repository root:  Rscript tools/lme4_reference.R
+# Needs R with lme4, lmerTest (version recorded only) and jsonlite. The tests never need R.
+#
+# The data are read from the CSV files shipped in mlmlab/datasets/data/ (not R's own copies), with
+# factor levels taken from mlmlab/datasets/data/datasets.json, so R and Python see identical data.
+
+suppressPackageStartupMessages({
+  library(lme4)
+  library(jsonlite)
+})
+
+data_dir <- file.path("mlmlab", "datasets", "data")
+meta <- jsonlite::fromJSON(file.path(data_dir, "datasets.json"), simplifyVector = TRUE)
+
+load_csv <- function(name) {
+  factors <- meta[[name]]$factors
+  classes <- setNames(rep("character", length(factors)), names(factors))
+  d <- utils::read.csv(file.path(data_dir, paste0(name, ".csv")), colClasses = classes,
+                       stringsAsFactors = FALSE)
+  for (col in names(factors)) {
+    d[[col]] <- factor(d[[col]], levels = factors[[col]])
+    stopifnot(!anyNA(d[[col]]))
+  }
+  d
+}
+
+datasets <- list()
+for (name in c("hsb", "sleepstudy", "dyestuff", "dyestuff2", "penicillin", "pastes", "schools50")) {
+  datasets[[name]] <- load_csv(name)
+}
+
+# id -> dataset, formula, which fits (REML and/or ML)
+specs <- list(
+  hsb_null   = list("hsb", "MathAch ~ 1 + (1 | School)", c(TRUE, FALSE)),
+  hsb_means  = list("hsb", "MathAch ~ MEANSES + (1 | School)", c(TRUE, FALSE)),
+  hsb_ri     = list("hsb", "MathAch ~ cses + (1 | School)", c(TRUE, FALSE)),
+  hsb_rs     = list("hsb", "MathAch ~ cses + (cses | School)", c(TRUE, FALSE)),
+  hsb_full   = list("hsb", "MathAch ~ MEANSES*cses + Sector*cses + (cses | School)", c(TRUE, FALSE)),
+  sleepstudy_rs     = list("sleepstudy", "Reaction ~ Days + (Days | Subject)", c(TRUE, FALSE)),
+  sleepstudy_uncorr = list("sleepstudy", "Reaction ~ Days + (Days || Subject)", TRUE),
+  sleepstudy_ri     = list("sleepstudy", "Reaction ~ Days + (1 | Subject)", c(TRUE, FALSE)),
+  dyestuff   = list("dyestuff", "Yield ~ 1 + (1 | Batch)", c(TRUE, FALSE)),
+  dyestuff2  = list("dyestuff2", "Yield ~ 1 + (1 | Batch)", TRUE),
+  penicillin = list("penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)", c(TRUE, FALSE)),
+  pastes     = list("pastes", "strength ~ 1 + (1 | batch/cask)", c(TRUE, FALSE)),
+  schools50_null = list("schools50", "math ~ 1 + (1 | school)", c(TRUE, FALSE)),
+  schools50_ri   = list("schools50", "math ~ ses + (1 | school)", c(TRUE, FALSE)),
+  schools50_rs   = list("schools50", "math ~ ses + (ses | school)", c(TRUE, FALSE))
+)
+
+na_null <- function(x) if (is.na(x)) NULL else x
+
+describe <- function(m, dataset, formula) {
+  ll <- logLik(m)
+  fe <- fixef(m)
+  se <- sqrt(diag(as.matrix(vcov(m))))
+  fixed <- lapply(seq_along(fe), function(i) list(estimate = unname(fe[i]), se = unname(se[i])))
+  names(fixed) <- names(fe)
+  vc <- as.data.frame(VarCorr(m))
+  varcomp <- lapply(seq_len(nrow(vc)), function(i) list(
+    grp = vc$grp[i], var1 = na_null(vc$var1[i]), var2 = na_null(vc$var2[i]),
+    vcov = vc$vcov[i], sdcor = vc$sdcor[i]))
+  re_list <- ranef(m, condVar = TRUE)
+  re <- as.data.frame(re_list)
+  ranef_out <- list()
+  for (g in names(re_list)) {
+    sub <- re[re$grpvar == g, ]
+    # the first 10 levels in lme4's own order (the rows of ranef(m)[[g]], i.e. the grouping factor's levels)
+    lev <- head(rownames(re_list[[g]]), 10)
+    entry <- list(levels = lev)
+    se_entry <- list()
+    for (term in unique(as.character(sub$term))) {
+      rows <- sub[sub$term == term, ]
+      rows <- rows[match(lev, as.character(rows$grp)), ]
+      entry[[term]] <- rows$condval
+      se_entry[[term]] <- rows$condsd
+    }
+    entry$se <- se_entry
+    ranef_out[[g]] <- entry
+  }
+  msgs <- c(m@optinfo$conv$lme4$messages, m@optinfo$warnings)
+  list(
+    dataset = dataset, formula = formula, reml = isREML(m),
+    logLik = as.numeric(ll), AIC = AIC(m), BIC = BIC(m), deviance = -2 * as.numeric(ll),
+    REMLcrit_or_deviance = unname(if (isREML(m)) REMLcrit(m) else deviance(m)),
+    npar = as.integer(attr(ll, "df")), nobs = nobs(m),
+    ngroups = as.list(ngrps(m)),
+    sigma = sigma(m),
+    fixed = fixed, varcomp = varcomp, singular = isSingular(m),
+    theta = unname(getME(m, "theta")),
+    optimizer = m@optinfo$optimizer,
+    messages = I(as.character(unlist(msgs))),
+    ranef = ranef_out
+  )
+}
+
+fits <- list()
+models <- list()
+for (id in names(specs)) {
+  s <- specs[[id]]
+  for (reml in s[[3]]) {
+    key <- paste0(id, if (reml) "_reml" else "_ml")
+    m <- lmer(as.formula(s[[2]]), data = datasets[[s[[1]]]], REML = reml)
+    fits[[key]] <- m
+    models[[key]] <- describe(m, s[[1]], s[[2]])
+    cat(sprintf("%-24s logLik %12.4f  singular %s\n", key, as.numeric(logLik(m)), isSingular(m)))
+  }
+}
+
+mixture_p <- function(lr, df) {
+  0.5 * pchisq(lr, df - 1, lower.tail = FALSE) + 0.5 * pchisq(lr, df, lower.tail = FALSE)
+}
+
+anova_entry <- function(a, ids, refit, note, boundary_df = NULL) {
+  tab <- as.data.frame(a)
+  out <- list(
+    models = ids, refit = refit,
+    table = lapply(seq_len(nrow(tab)), function(i) list(
+      model = ids[i], npar = tab$npar[i], AIC = tab$AIC[i], BIC = tab$BIC[i],
+      logLik = tab$logLik[i], deviance = tab$deviance[i])),
+    chisq = tab$Chisq[2], df = tab$Df[2], p = tab[["Pr(>Chisq)"]][2], note = note)
+  if (!is.null(boundary_df)) {
+    out$p_boundary <- mixture_p(tab$Chisq[2], tab$Df[2])
+    out$p_boundary_note <- sprintf("0.5*P(chisq_%d > LR) + 0.5*P(chisq_%d > LR) (Self & Liang; Stram & Lee)",
+                                   tab$Df[2] - 1, tab$Df[2])
+  }
+  out
+}
+
+anovas <- list(
+  hsb_ri_vs_rs_reml = anova_entry(
+    anova(fits$hsb_ri_reml, fits$hsb_rs_reml, refit = FALSE), c("hsb_ri_reml", "hsb_rs_reml"), FALSE,
+    "anova(hsb_ri_reml, hsb_rs_reml, refit = FALSE): REML fits, same fixed effects", boundary_df = TRUE),
+  hsb_null_vs_means_ml = anova_entry(
+    anova(fits$hsb_null_reml, fits$hsb_means_reml), c("hsb_null_ml", "hsb_means_ml"), TRUE,
+    "anova(hsb_null_reml, hsb_means_reml) with lme4's default refit = TRUE: both refitted with ML"),
+  sleepstudy_ri_vs_rs_reml = anova_entry(
+    anova(fits$sleepstudy_ri_reml, fits$sleepstudy_rs_reml, refit = FALSE),
+    c("sleepstudy_ri_reml", "sleepstudy_rs_reml"), FALSE,
+    "anova(sleepstudy_ri_reml, sleepstudy_rs_reml, refit = FALSE)", boundary_df = TRUE)
+)
+
+## ICC of the HSB null model --------------------------------------------------
+m0 <- fits$hsb_null_reml
+vc0 <- as.data.frame(VarCorr(m0))
+tau00 <- vc0$vcov[1]
+sigma2 <- vc0$vcov[2]
+icc <- tau00 / (tau00 + sigma2)
+
+# Profile likelihood: theta = tau00^(1/2) / sigma and ICC = theta^2 / (1 + theta^2) is one-to-one,
+# and lme4's deviance function profiles out beta and sigma. The interval is where the profiled
+# REML criterion is within qchisq(0.95, 1) of its minimum.
+devf <- lmer(MathAch ~ 1 + (1 | School), data = datasets$hsb, REML = TRUE, devFunOnly = TRUE)
+theta_hat <- getME(m0, "theta")[[1]]
+crit_min <- devf(theta_hat)
+cut <- qchisq(0.95, 1)
+g <- function(th) devf(th) - crit_min - cut
+th_lo <- uniroot(g, c(1e-6, theta_hat), tol = 1e-12)$root
+th_hi <- uniroot(g, c(theta_hat, 10 * theta_hat), tol = 1e-12)$root
+to_icc <- function(th) th^2 / (1 + th^2)
+
+# Parametric bootstrap (percentile), seeded.
+set.seed(20240501)
+boot <- bootMer(m0, function(m) { v <- as.data.frame(VarCorr(m))$vcov; v[1] / (v[1] + v[2]) },
+                nsim = 500, type = "parametric", use.u = FALSE)
+boot_ci <- unname(quantile(boot$t[, 1], c(0.025, 0.975), type = 7))
+
+icc_out <- list(hsb_null_reml = list(icc = icc, tau00 = tau00, sigma2 = sigma2,
+                                     note = "tau00/(tau00+sigma2)"))
+
+nbar <- nobs(m0) / ngrps(m0)[["School"]]
+extra <- list(
+  hsb_null_reml_icc_ci = list(
+    profile = list(ci_low = to_icc(th_lo), ci_high = to_icc(th_hi), level = 0.95,
+                   method = paste("profile likelihood: ICC = theta^2/(1+theta^2) with theta = sd(School)/sigma;",
+                                  "limits where lme4's profiled REML criterion (devFunOnly) exceeds its minimum by qchisq(0.95, 1)"),
+                   theta_low = th_lo, theta_high = th_hi, theta_hat = theta_hat),
+    bootstrap = list(ci_low = boot_ci[1], ci_high = boot_ci[2], level = 0.95,
+                     method = "parametric bootstrap, lme4::bootMer(nsim = 500, use.u = FALSE), percentile interval (quantile type 7), set.seed(20240501) with R's default RNG",
+                     nsim = 500L, mean = mean(boot$t[, 1]), sd = sd(boot$t[, 1]))
+  ),
+  hsb_design_effect = list(icc = icc, mean_group_size = nbar, design_effect = 1 + (nbar - 1) * icc,
+                           effective_n = nobs(m0) / (1 + (nbar - 1) * icc),
+                           note = "deff = 1 + (nbar - 1) * icc with nbar = 7185/160; effective n = N / deff"),
+  dyestuff_batch_variance = list(reml = as.data.frame(VarCorr(fits$dyestuff_reml))$vcov[1],
+                                 ml = as.data.frame(VarCorr(fits$dyestuff_ml))$vcov[1])
+)
+
+out <- list(
+  meta = list(
+    R = R.version.string,
+    lme4 = as.character(packageVersion("lme4")),
+    lmerTest = as.character(packageVersion("lmerTest")),
+    Matrix = as.character(packageVersion("Matrix")),
+    jsonlite = as.character(packageVersion("jsonlite")),
+    generated_by = "tools/lme4_reference.R",
+    data = "mlmlab/datasets/data/*.csv with factor levels from datasets.json",
+    notes = paste("logLik, AIC, BIC are lme4's (REML criterion based for REML fits); deviance = -2 logLik;",
+                  "REMLcrit_or_deviance is lme4's REMLcrit() for REML fits and deviance() for ML fits;",
+                  "npar counts fixed effects, variance parameters and sigma;",
+                  "fixed-effect se = sqrt(diag(vcov(m)));",
+                  "varcomp rows as as.data.frame(VarCorr(m)) (sdcor is a correlation when var2 is set);",
+                  "ranef: first 10 levels (in level order) of each grouping factor, conditional modes and condVar SDs")
+  ),
+  models = models,
+  anova = anovas,
+  icc = icc_out,
+  extra = extra
+)
+
+path <- file.path("tests", "reference", "lme4.json")
+dir.create(dirname(path), showWarnings = FALSE, recursive = TRUE)
+writeLines(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "null", pretty = TRUE),
+           path, useBytes = TRUE)
+cat("wrote", path, "\n")
