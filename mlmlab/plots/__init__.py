@@ -1,0 +1,14 @@
+"""Reusable plots of the course: each takes ``ax=None``, draws, and returns the Axes."""
+
+from mlmlab.plots.caterpillar import plot_caterpillar
+from mlmlab.plots.design_effect import plot_design_effect
+from mlmlab.plots.shrinkage import plot_shrinkage
+from mlmlab.plots.variance import plot_variance_shares, variance_shares
+
+__all__ = [
+    "plot_caterpillar",
+    "plot_design_effect",
+    "plot_shrinkage",
+    "plot_variance_shares",
+    "variance_shares",
+]

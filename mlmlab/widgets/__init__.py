@@ -1,0 +1,24 @@
+"""Interactive widgets of the course: builders plus the pure functions they call (tested headlessly)."""
+
+from mlmlab.widgets.design_effect import design_effect_update, design_effect_widget, draw_design_effect
+from mlmlab.widgets.icc_explorer import (
+    draw_icc_explorer,
+    icc_explorer_data,
+    icc_explorer_update,
+    icc_explorer_widget,
+)
+from mlmlab.widgets.shrinkage import draw_shrinkage, shrinkage_factor, shrinkage_update, shrinkage_widget
+
+__all__ = [
+    "design_effect_update",
+    "design_effect_widget",
+    "draw_design_effect",
+    "draw_icc_explorer",
+    "icc_explorer_data",
+    "icc_explorer_update",
+    "icc_explorer_widget",
+    "draw_shrinkage",
+    "shrinkage_factor",
+    "shrinkage_update",
+    "shrinkage_widget",
+]

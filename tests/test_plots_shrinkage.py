@@ -1,0 +1,44 @@
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlmlab.plots import plot_shrinkage
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def _table():
+    return pd.DataFrame({"n": [5, 20, 60], "no_pooling": [20.0, 8.0, 15.0], "partial_pooling": [14.0, 9.5, 14.8]})
+
+
+def test_points_and_segments():
+    ax = plot_shrinkage(_table(), center=12.6, ylabel="school mean math achievement (points)")
+    raw, shrunk = ax.collections[1], ax.collections[2]
+    np.testing.assert_allclose(raw.get_offsets(), [[5, 20], [20, 8], [60, 15]])
+    np.testing.assert_allclose(shrunk.get_offsets(), [[5, 14], [20, 9.5], [60, 14.8]])
+    segments = ax.collections[0].get_segments()
+    np.testing.assert_allclose(segments[0], [[5, 20], [5, 14]])
+    assert ax.get_xscale() == "log"
+    assert ax.get_ylabel() == "school mean math achievement (points)"
+    assert "complete pooling" in ax.get_legend_handles_labels()[1]
+
+
+def test_custom_columns_and_ax():
+    table = _table().rename(columns={"n": "size", "no_pooling": "mean", "partial_pooling": "blup"})
+    fig, ax = plt.subplots()
+    assert plot_shrinkage(table, raw="mean", shrunk="blup", group_size="size", ax=ax) is ax
+    assert "complete pooling" not in ax.get_legend_handles_labels()[1]
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="The 'shrunk' argument of plot_shrinkage must be a column of data. Got 'partial_pooling'"):
+        plot_shrinkage(_table().drop(columns="partial_pooling"))
+    with pytest.raises(ValueError, match="The 'group_size' argument of plot_shrinkage must be a numeric outcome"):
+        plot_shrinkage(_table().assign(n=list("abc")))
+    with pytest.raises(TypeError, match="The 'data' argument of plot_shrinkage must be a pandas DataFrame"):
+        plot_shrinkage({"n": [1]})
