@@ -4,9 +4,11 @@ Explicit re-exports only; each concept lives in its own module.
 """
 
 from mlmlab import datasets
+from mlmlab import engine
 
 __version__ = "0.1.0"
 
 __all__ = [
     "datasets",
+    "engine",
 ]

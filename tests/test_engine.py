@@ -1,0 +1,302 @@
+"""mlmlab.engine against frozen lme4 values, against statsmodels, and against itself."""
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mlmlab import datasets, engine
+
+REF = json.loads((Path(__file__).parent / "reference" / "lme4.json").read_text())["models"]
+
+
+def _design(data, fixed, random):
+    """X and Z with lme4's column names from lists of columns (or (name, function) pairs)."""
+    def build(cols):
+        out = {"(Intercept)": np.ones(len(data))}
+        for c in cols:
+            name, fn = c if isinstance(c, tuple) else (c, lambda d, c=c: d[c].to_numpy(float))
+            out[name] = fn(data)
+        return pd.DataFrame(out)
+    return build(fixed), build(random)
+
+
+_catholic = ("SectorCatholic", lambda d: (d["Sector"] == "Catholic").to_numpy(float))
+# model id -> (dataset, outcome, group, fixed columns, random columns (besides the intercept))
+MODELS = {
+    "hsb_null": ("hsb", "MathAch", "School", [], []),
+    "hsb_means": ("hsb", "MathAch", "School", ["MEANSES"], []),
+    "hsb_ri": ("hsb", "MathAch", "School", ["cses"], []),
+    "hsb_rs": ("hsb", "MathAch", "School", ["cses"], ["cses"]),
+    "hsb_full": ("hsb", "MathAch", "School",
+                 ["MEANSES", "cses", _catholic,
+                  ("MEANSES:cses", lambda d: (d["MEANSES"] * d["cses"]).to_numpy(float)),
+                  ("cses:SectorCatholic", lambda d: (d["cses"] * (d["Sector"] == "Catholic")).to_numpy(float))],
+                 ["cses"]),
+    "sleepstudy_rs": ("sleepstudy", "Reaction", "Subject", ["Days"], ["Days"]),
+    "sleepstudy_ri": ("sleepstudy", "Reaction", "Subject", ["Days"], []),
+    "dyestuff": ("dyestuff", "Yield", "Batch", [], []),
+    "dyestuff2": ("dyestuff2", "Yield", "Batch", [], []),
+    "schools50_null": ("schools50", "math", "school", [], []),
+    "schools50_ri": ("schools50", "math", "school", ["ses"], []),
+    "schools50_rs": ("schools50", "math", "school", ["ses"], ["ses"]),
+}
+CASES = [(f"{k}_{m}", k) for k in MODELS for m in ("reml", "ml") if f"{k}_{m}" in REF]
+
+
+def _fit_reference_model(model_id, key):
+    name, y, group, fixed, random = MODELS[key]
+    data = datasets.load(name)
+    X, Z = _design(data, fixed, random)
+    res = engine.fit(data[y].to_numpy(float), X, Z, data[group], reml=REF[model_id]["reml"])
+    return res, X, Z
+
+
+def test_reference_cases_cover_the_brief():
+    ids = {c[0] for c in CASES}
+    assert {"hsb_null_reml", "hsb_ri_reml", "hsb_rs_reml", "hsb_rs_ml", "sleepstudy_rs_reml",
+            "dyestuff_ml", "dyestuff2_reml"} <= ids
+    assert len(ids) >= 20
+
+
+@pytest.mark.parametrize("model_id,key", CASES, ids=[c[0] for c in CASES])
+def test_engine_matches_lme4(model_id, key):
+    ref = REF[model_id]
+    res, X, Z = _fit_reference_model(model_id, key)
+    q = Z.shape[1]
+    # log-likelihood: 1e-6 for random intercepts, 1e-4 with random slopes
+    assert res.llf == pytest.approx(ref["logLik"], abs=1e-6 if q == 1 else 1e-4)
+    assert res.singular == ref["singular"]
+    assert res.converged
+    assert res.nobs == ref["nobs"]
+    # fixed effects and their standard errors, relative 1e-4
+    for j, term in enumerate(X.columns):
+        assert res.beta[j] == pytest.approx(ref["fixed"][term]["estimate"], rel=1e-4, abs=1e-9)
+        assert res.se[j] == pytest.approx(ref["fixed"][term]["se"], rel=1e-4)
+    # the engine's optimum is never worse than lme4's
+    assert res.llf >= ref["logLik"] - 1e-8
+    # variance components relative 1e-4: element-wise for one random effect; for a G matrix relative
+    # to its largest variance (lme4 stops early along flat directions: in hsb_full its slope variance,
+    # 1/20 of the intercept variance, differs by 2e-4 relative while the engine's logLik is higher)
+    names = list(Z.columns)
+    scale = np.max(np.diag(res.G)) if q > 1 else None
+    for row in ref["varcomp"]:
+        if row["grp"] == "Residual":
+            assert res.sigma2 == pytest.approx(row["vcov"], rel=1e-4)
+            continue
+        i = names.index(row["var1"])
+        j = i if row["var2"] is None else names.index(row["var2"])
+        tol = 1e-4 * (scale if q > 1 else abs(row["vcov"])) + 1e-10
+        assert abs(res.G[i, j] - row["vcov"]) <= tol, (row, res.G)
+    assert np.allclose(res.theta, ref["theta"], rtol=1e-3, atol=2e-5)
+
+
+def test_singular_fit_is_on_the_boundary():
+    res, _, _ = _fit_reference_model("dyestuff2_reml", "dyestuff2")
+    assert res.singular and res.theta[0] == 0.0 and res.G[0, 0] == 0.0
+    # with G = 0 the model is ordinary regression: σ² is the usual residual variance
+    y = datasets.load("dyestuff2")["Yield"].to_numpy()
+    assert res.sigma2 == pytest.approx(np.var(y, ddof=1), rel=1e-12)
+
+
+def test_fit_many_rows_equal_single_fits():
+    rng = np.random.default_rng(3)
+    g = np.repeat(np.arange(12), rng.integers(2, 9, 12))
+    n = g.size
+    x = rng.normal(size=n)
+    X = np.column_stack([np.ones(n), x])
+    Y = 1 + 0.5 * x + rng.normal(0, 0.8, (6, 12))[:, g] + rng.normal(size=(6, n))
+    for Z in (np.ones(n), X):
+        many = engine.fit_many(Y, X, Z, g)
+        q = 1 if Z.ndim == 1 else Z.shape[1]
+        assert many.beta.shape == (6, 2) and many.G.shape == (6, q, q)
+        assert len(many) == 6
+        for r in range(6):
+            one = engine.fit(Y[r], X, Z, g)
+            assert one.llf == pytest.approx(many.llf[r], abs=1e-8)
+            np.testing.assert_allclose(one.beta, many.beta[r], rtol=1e-6, atol=1e-8)
+            np.testing.assert_allclose(one.G, many.G[r], rtol=1e-4, atol=1e-7)
+            assert one.sigma2 == pytest.approx(many.sigma2[r], rel=1e-6)
+            assert one.singular == many.singular[r]
+
+
+def test_fit_many_shapes_and_random_slopes():
+    rng = np.random.default_rng(4)
+    g = np.repeat(np.arange(25), 8)
+    x = np.tile(np.linspace(-1, 1, 8), 25)
+    X = np.column_stack([np.ones(200), x])
+    U = rng.multivariate_normal([0, 0], [[1.0, 0.3], [0.3, 0.5]], size=(40, 25))
+    Y = 2 + x + U[:, :, 0][:, g] + U[:, :, 1][:, g] * x + rng.normal(0, 0.5, (40, 200))
+    res = engine.fit_many(Y, X, X, g, reml=False)
+    assert res.beta.shape == (40, 2) and res.G.shape == (40, 2, 2) and res.theta.shape == (40, 3)
+    assert res.se.shape == (40, 2) and res.cov_beta.shape == (40, 2, 2)
+    assert res.converged.all()
+    # G is a covariance matrix: symmetric, positive semi-definite
+    assert np.allclose(res.G, np.swapaxes(res.G, 1, 2))
+    assert np.all(np.linalg.eigvalsh(res.G) > -1e-10)
+    # averaged over replicates the estimates are near the truth
+    assert res.G[:, 0, 0].mean() == pytest.approx(1.0, abs=0.25)
+    assert res.G[:, 1, 1].mean() == pytest.approx(0.5, abs=0.15)
+
+
+def test_ml_and_reml_agree_on_fixed_effects_in_balanced_random_intercepts():
+    rng = np.random.default_rng(5)
+    g = np.repeat(np.arange(10), 6)
+    y = rng.normal(size=10)[g] + rng.normal(size=60)
+    ml, reml = engine.fit(y, np.ones(60), np.ones(60), g, reml=False), engine.fit(y, np.ones(60), np.ones(60), g)
+    assert ml.beta[0] == pytest.approx(y.mean()) and reml.beta[0] == pytest.approx(y.mean())
+    assert ml.G[0, 0] < reml.G[0, 0]  # ML shrinks the between-group variance
+    assert ml.deviance == pytest.approx(-2 * ml.llf)
+
+
+def test_start_values_hook():
+    data = datasets.load("sleepstudy")
+    X, Z = _design(data, ["Days"], ["Days"])
+    sv = engine.start_values_for(data["Reaction"], X, Z, data["Subject"])
+    ref = REF["sleepstudy_rs_reml"]
+    assert sv["llf"] == pytest.approx(ref["logLik"], abs=1e-4)
+    np.testing.assert_allclose(sv["cov_re"], sv["G"] / sv["sigma2"])
+    assert sv["cov_re"].shape == (2, 2)
+
+
+# ----------------------------------------------------------------------------- input errors
+def _ok():
+    g = np.repeat([0, 1, 2], 4)
+    return np.arange(12.0) % 5, np.ones(12), np.ones(12), g
+
+
+def test_error_length_mismatch():
+    y, X, Z, g = _ok()
+    with pytest.raises(ValueError, match=r"The 'X' argument of engine.fit must be an array with one row "
+                                         r"per observation \(n × columns\)\. Got an array of shape \(11, 1\); "
+                                         r"the outcome has n = 12 values\."):
+        engine.fit(y, X[:11], Z, g)
+    with pytest.raises(ValueError, match=r"The 'groups' argument of engine.fit must be a 1-D array with one "
+                                         r"label per observation"):
+        engine.fit(y, X, Z, g[:5])
+
+
+def test_error_nan():
+    y, X, Z, g = _ok()
+    y[3] = np.nan
+    with pytest.raises(ValueError, match=r"The 'y' argument of engine.fit must be free of missing \(NaN\) and "
+                                         r"infinite values\. .*; 1 such values\. Drop the incomplete rows"):
+        engine.fit(y, X, Z, g)
+    y, X, Z, g = _ok()
+    Z = Z.copy()
+    Z[0] = np.inf
+    with pytest.raises(ValueError, match=r"The 'Z' argument of engine.fit_many must be free of missing"):
+        engine.fit_many(y[None], X, Z, g)
+    g = g.astype(float)
+    g[2] = np.nan
+    with pytest.raises(ValueError, match=r"The 'groups' argument of engine.fit must be free of missing labels"):
+        engine.fit(_ok()[0], X, _ok()[2], g)
+
+
+def test_error_too_few_rows_for_the_random_effects():
+    y, X, Z, g = _ok()
+    with pytest.raises(ValueError, match=r"The 'groups' argument of engine.fit must be fewer than n / q = 12/1 "
+                                         r"groups\. Got '12 groups'; 12 rows cannot separate 12 random effects"):
+        engine.fit(y, X, Z, np.arange(12))
+
+
+def test_error_one_group():
+    y, X, Z, _ = _ok()
+    with pytest.raises(ValueError, match=r"must be labels of at least two groups\. .*all rows are in one group\. "
+                                         r"A variance between groups needs several groups"):
+        engine.fit(y, X, Z, np.zeros(12))
+
+
+def test_error_collinear_and_shapes():
+    y, X, Z, g = _ok()
+    with pytest.raises(ValueError, match=r"The 'X' argument of engine.fit must be an array whose columns are "
+                                         r"not collinear.*Remove a redundant column"):
+        engine.fit(y, np.column_stack([X, 2 * X]), Z, g)
+    with pytest.raises(ValueError, match=r"The 'y' argument of engine.fit must be a 1-D array"):
+        engine.fit(np.ones((2, 12)), X, Z, g)
+    with pytest.raises(ValueError, match=r"The 'Y' argument of engine.fit_many must be a 2-D array with one "
+                                         r"replicate per row"):
+        engine.fit_many(np.ones((2, 3, 12)), X, Z, g)
+    with pytest.raises(TypeError, match=r"The 'reml' argument of engine.fit must be True or False\. Got 'yes'"):
+        engine.fit(y, X, Z, g, reml="yes")
+    with pytest.raises(ValueError, match=r"The 'Z' argument of engine.fit must be an array without all-zero"):
+        engine.fit(y, X, np.zeros(12), g)
+    with pytest.raises(TypeError, match=r"The 'y' argument of engine.fit must be numeric"):
+        engine.fit(["a"] * 12, X, Z, g)
+
+
+# ----------------------------------------------------------------------------- property tests
+def _statsmodels_best(y, X, Z, g, reml):
+    """statsmodels MixedLM, best log-likelihood over its optimisers."""
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
+    model = MixedLM(y, X, g, exog_re=Z)
+    best = None
+    for method in ("lbfgs", "bfgs", "cg", "powell", "nm"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                r = model.fit(reml=reml, method=method)
+            except (np.linalg.LinAlgError, ValueError):
+                continue
+        if np.isfinite(r.llf) and (best is None or r.llf > best.llf):
+            best = r
+    return best
+
+
+@st.composite
+def _designs(draw):
+    J = draw(st.integers(3, 12))
+    sizes = draw(st.lists(st.integers(1, 9), min_size=J, max_size=J))
+    seed = draw(st.integers(0, 2**32 - 1))
+    q = draw(st.sampled_from([1, 1, 2]))
+    tau = draw(st.sampled_from([0.0, 0.3, 1.0, 3.0]))
+    reml = draw(st.booleans())
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(J), sizes)
+    n = g.size
+    x = rng.normal(size=n)
+    X = np.column_stack([np.ones(n), x])
+    Z = np.ones((n, 1)) if q == 1 else X
+    u = rng.normal(0, tau, (J, q))
+    y = 1 + 0.5 * x + np.sum(Z * u[g], axis=1) + rng.normal(size=n)
+    return y, X, Z, g, reml
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_designs())
+def test_engine_at_least_as_good_as_statsmodels(design):
+    y, X, Z, g, reml = design
+    if y.size < g.max() * Z.shape[1] + X.shape[1] + 3 or np.linalg.matrix_rank(X) < X.shape[1]:
+        return  # too few rows to separate the variances: σ² may run to 0 and the likelihood is unbounded
+    res = engine.fit(y, X, Z, g, reml=reml)
+    sm = _statsmodels_best(y, X, Z, g, reml)
+    if sm is None:
+        return
+    assert res.llf >= sm.llf - 1e-6
+    # estimates agree when both are clearly inside the parameter space and equally good
+    sm_G = np.atleast_2d(sm.cov_re)
+    if (not res.singular and abs(res.llf - sm.llf) < 1e-6 and np.min(np.linalg.eigvalsh(res.G)) > 1e-3
+            and np.min(np.linalg.eigvalsh(sm_G)) > 1e-3):
+        np.testing.assert_allclose(res.beta, sm.fe_params, rtol=1e-2, atol=1e-3)
+        np.testing.assert_allclose(res.sigma2, sm.scale, rtol=1e-2)
+
+
+@settings(max_examples=15, deadline=None)
+@given(_designs(), st.integers(2, 5))
+def test_fit_many_row_equals_fit_property(design, R):
+    y, X, Z, g, reml = design
+    if y.size <= (g.max() + 1) * Z.shape[1]:
+        return
+    rng = np.random.default_rng(int(abs(y[0]) * 1e6) % 2**32)
+    Y = y + rng.normal(0, 0.5, (R, y.size))
+    many = engine.fit_many(Y, X, Z, g, reml=reml)
+    for r in range(R):
+        one = engine.fit(Y[r], X, Z, g, reml=reml)
+        assert one.llf == pytest.approx(many.llf[r], abs=1e-7)
