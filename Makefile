@@ -16,7 +16,8 @@ PYTEST_ARGS ?=
 LESSONS ?= $(wildcard notebooks/[0-9][0-9]_*.ipynb)
 SITE_DIR ?= _build/site
 
-export MPLBACKEND := Agg
+# Same hash seed for pytest, nbval's kernels and tools/run_notebook.py (matplotlib's backend is set by
+# tests/conftest.py and run_notebook.py: Agg for the tests themselves, the inline backend for kernels).
 export PYTHONHASHSEED := 0
 
 .PHONY: lab test venv nav notebooks site exercises grade bench clean

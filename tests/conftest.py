@@ -7,7 +7,7 @@ from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")
+matplotlib.use("Agg")  # the tests themselves draw off-screen (kernels for notebooks: see ../conftest.py)
 
 REPO = Path(__file__).resolve().parents[1]
 
