@@ -42,3 +42,10 @@ def test_bad_inputs():
         plot_shrinkage(_table().assign(n=list("abc")))
     with pytest.raises(TypeError, match="The 'data' argument of plot_shrinkage must be a pandas DataFrame"):
         plot_shrinkage({"n": [1]})
+
+
+def test_linear_axis_when_sizes_are_close():
+    table = _table().assign(n=[14, 30, 67])
+    ax = plot_shrinkage(table)
+    assert ax.get_xscale() == "linear"
+    assert ax.get_xlabel() == "group size n_j"

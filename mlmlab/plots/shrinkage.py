@@ -6,6 +6,7 @@ Taught in lesson 02.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 
 from mlmlab._checks import check_column, check_data, check_numeric_column
 
@@ -25,7 +26,8 @@ def plot_shrinkage(data, *, raw="no_pooling", shrunk="partial_pooling", group_si
     shrunk : str, default="partial_pooling"
         Column with the multilevel (partially pooled) estimate, e.g. γ00 + u0j.
     group_size : str, default="n"
-        Column with the group sizes n_j, used for the x axis (log scale).
+        Column with the group sizes n_j, used for the x axis (on a log scale when the largest
+        group is at least ten times the smallest).
     center : float, optional
         The complete-pooling estimate (e.g. γ00) to draw as a horizontal line.
     ylabel : str, default="group estimate"
@@ -71,8 +73,11 @@ def plot_shrinkage(data, *, raw="no_pooling", shrunk="partial_pooling", group_si
     ax.scatter(x, data[shrunk], color="C1", s=18, label="partial pooling (multilevel)", zorder=3)
     if center is not None:
         ax.axhline(center, color="black", lw=1, ls="--", label="complete pooling")
-    ax.set_xscale("log")
-    ax.set_xlabel("group size n_j (log scale)")
+    logx = x.max() >= 10 * x.min()
+    if logx:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_xlabel("group size n_j" + (" (log scale)" if logx else ""))
     ax.set_ylabel(ylabel)
     ax.set_title("Shrinkage: small groups are pulled furthest towards the overall mean")
     ax.legend(frameon=False, fontsize="small")
