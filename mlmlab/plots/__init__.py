@@ -2,13 +2,20 @@
 
 from mlmlab.plots.caterpillar import plot_caterpillar
 from mlmlab.plots.design_effect import plot_design_effect
+from mlmlab.plots.lrt import mixture_critical_value, mixture_sf, plot_lrt_null
 from mlmlab.plots.shrinkage import plot_shrinkage
+from mlmlab.plots.spaghetti import group_lines, plot_spaghetti
 from mlmlab.plots.variance import plot_variance_shares, variance_shares
 
 __all__ = [
     "plot_caterpillar",
     "plot_design_effect",
+    "mixture_critical_value",
+    "mixture_sf",
+    "plot_lrt_null",
     "plot_shrinkage",
+    "group_lines",
+    "plot_spaghetti",
     "plot_variance_shares",
     "variance_shares",
 ]

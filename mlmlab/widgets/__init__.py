@@ -1,5 +1,12 @@
 """Interactive widgets of the course: builders plus the pure functions they call (tested headlessly)."""
 
+from mlmlab.widgets.centering import (
+    centering_table,
+    centering_update,
+    centering_widget,
+    draw_centering,
+    shift_origin,
+)
 from mlmlab.widgets.design_effect import design_effect_update, design_effect_widget, draw_design_effect
 from mlmlab.widgets.icc_explorer import (
     draw_icc_explorer,
@@ -10,6 +17,11 @@ from mlmlab.widgets.icc_explorer import (
 from mlmlab.widgets.shrinkage import draw_shrinkage, shrinkage_factor, shrinkage_update, shrinkage_widget
 
 __all__ = [
+    "centering_table",
+    "centering_update",
+    "centering_widget",
+    "draw_centering",
+    "shift_origin",
     "design_effect_update",
     "design_effect_widget",
     "draw_design_effect",
