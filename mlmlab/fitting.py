@@ -1,0 +1,453 @@
+"""Fit linear mixed models from lme4-style formulas, with guarded optimisation.
+
+:func:`fit` reads a formula such as ``"MathAch ~ cses + (cses | School)"``, builds the matching
+statsmodels ``MixedLM`` (random-effects formula, variance components), and estimates it with
+**several** optimizers, keeping the best log-likelihood. statsmodels used the obvious way can stop
+at a wrong answer without a warning (on the High School and Beyond random-slope model,
+``.fit(method="lbfgs")`` reports a converged log-likelihood of −23359.40; the optimum is
+−23357.12), so mlmlab never trusts a single run.
+
+How the formula maps onto statsmodels ``MixedLM`` (the ``.statsmodels`` attribute of the result
+holds the fitted statsmodels object, so everything can be redone in plain statsmodels):
+
+* one grouping factor, one block ``(x | g)``: ``groups=g, re_formula="1 + x"``;
+* uncorrelated ``(x || g)`` or several blocks of one factor: ``groups=g, re_formula="1"`` plus a
+  variance component ``"0 + x"`` per extra block;
+* nested ``(1 | a/b)``: ``groups=a, re_formula="1"`` plus a variance component with one column
+  per ``b:a`` group;
+* crossed ``(1 | a) + (1 | b)``: a single all-encompassing group, no ``re_formula``, and one
+  variance component per factor.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import patsy
+from statsmodels.regression.mixed_linear_model import MixedLM
+
+from mlmlab._checks import argument_error, check_data, check_numeric_column
+from mlmlab.formula import ParsedFormula, RandomTerm, parse_formula
+
+__all__ = ["fit", "FitError", "LLF_TOLERANCE", "OPTIMIZERS"]
+
+#: Converged optimizers whose log-likelihoods differ by more than this disagree.
+LLF_TOLERANCE = 0.01
+
+#: The optimizer runs tried, in order (each item is passed as ``method=`` to ``MixedLM.fit``).
+#: The search stops as soon as two successful runs agree (within ``LLF_TOLERANCE``) on the best
+#: log-likelihood seen so far.
+OPTIMIZERS = (("powell", "lbfgs"), ("nm", "lbfgs"), ("lbfgs",), ("bfgs",))
+
+# Names a formula may use besides columns (patsy also knows C, I, Q, center, standardize, ...).
+_EVAL_ENV = {"np": np, "log": np.log, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs}
+
+
+class FitError(RuntimeError):
+    """No optimizer produced a usable fit."""
+
+
+@dataclass
+class _Block:
+    """One random-effect block as fitted: its term, its groups and its columns."""
+
+    term: RandomTerm
+    codes: np.ndarray          # level index of each row
+    levels: list               # level labels (str)
+    design_info: object        # patsy DesignInfo of the block's columns
+    Zt: np.ndarray             # (n, t) values of the block's columns
+    source: tuple              # ("re", None) or ("vc", name)
+
+    @property
+    def names(self) -> list:
+        return ["(Intercept)" if c == "Intercept" else c for c in self.design_info.column_names]
+
+    @property
+    def factor(self) -> str:
+        return ":".join(self.term.factors)
+
+
+@dataclass
+class _Spec:
+    """The statsmodels layout of a parsed formula on a model frame."""
+
+    parsed: ParsedFormula
+    frame: pd.DataFrame
+    groups_col: str
+    re_formula: str | None
+    vc_formula: dict
+    blocks: list
+    sm_codes: np.ndarray       # statsmodels group index of each row
+    notes: list = field(default_factory=list)
+
+    def model(self) -> MixedLM:
+        return MixedLM.from_formula(
+            self.parsed.fixed_formula, self.frame, groups=self.groups_col, re_formula=self.re_formula,
+            vc_formula=self.vc_formula or None, eval_env=_EVAL_ENV,
+        )
+
+
+def fit(formula, data, *, reml=True):
+    """Fit a linear mixed model written in lme4's formula language.
+
+    Parameters
+    ----------
+    formula : str
+        ``outcome ~ fixed part + (terms | group) + ...``. Random-effect terms: ``(1 | g)``,
+        ``(x | g)`` (same as ``(1 + x | g)``, correlated), ``(0 + x | g)``, ``(x || g)``
+        (uncorrelated), crossed ``(1 | a) + (1 | b)``, nested ``(1 | a/b)`` or ``(1 | a:b)``.
+        The fixed part uses the usual formula language (interactions, ``C()``, categorical columns).
+    data : pandas.DataFrame
+        One row per observation (level-1 unit).
+    reml : bool, default=True
+        Restricted maximum likelihood (REML, lme4's default) or maximum likelihood (``False``;
+        needed to compare models that differ in their fixed effects).
+
+    Returns
+    -------
+    MixedResult
+        Fixed effects with lme4-style standard errors, variance components, BLUPs, fit criteria;
+        see :class:`mlmlab.MixedResult`.
+
+    Raises
+    ------
+    ValueError
+        A formula that cannot be read or fitted, a missing or non-numeric column, a grouping
+        factor with a single level or only one row per level.
+    TypeError
+        ``data`` is not a DataFrame, ``formula`` is not a string or ``reml`` is not True/False.
+    FitError
+        No optimizer produced a finite log-likelihood.
+
+    Warns
+    -----
+    UserWarning
+        Rows with missing values in the model's columns were dropped (as lme4's default
+        ``na.omit`` does); or optimizers that converged disagree by more than 0.01 in
+        log-likelihood; or no optimizer converged.
+
+    Notes
+    -----
+    Guarded optimisation: the runs in ``OPTIMIZERS`` (``["powell", "lbfgs"]``, ``["nm", "lbfgs"]``,
+    ``"lbfgs"``, ``"bfgs"``) are tried in order, each with its warnings recorded. A run counts only if
+    it converged with a finite log-likelihood (statsmodels can return +inf). The search stops as soon
+    as two counted runs agree within 0.01 on the best log-likelihood so far; the best run is then
+    polished with a tight BFGS step. ``.optimizer`` names the winner and ``.messages`` explains
+    anything unusual in plain words.
+
+    Examples
+    --------
+    >>> from mlmlab import datasets
+    >>> m = fit("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+    >>> round(m.llf, 2)
+    -871.81
+    >>> m.fixed["estimate"].round(2).tolist()
+    [251.41, 10.47]
+    >>> m.varcomp[["grp", "var1", "var2"]].fillna("-").values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['Subject', '(Intercept)', '-'], ['Subject', 'Days', '-'], ['Subject', '(Intercept)', 'Days'],
+     ['Residual', '-', '-']]
+
+    Taught in lesson 03.
+    """
+    from mlmlab.result import MixedResult  # local import: result.refit() calls fit()
+
+    data = check_data(data, "fit")
+    if not isinstance(reml, (bool, np.bool_)):
+        raise argument_error("fit", "reml", "True or False", reml, kind=TypeError)
+    parsed = parse_formula(formula, func="fit")
+    frame, notes = _model_frame(parsed, data)
+    spec = _build_spec(parsed, frame, notes)
+    model = spec.model()
+    sm_result, info = _guarded_fit(model, reml=bool(reml), start_params=_start_values(spec, model))
+    return MixedResult._from_fit(spec, sm_result, info, data.loc[frame.index], bool(reml))
+
+
+# --------------------------------------------------------------------------- data checks
+
+def _model_frame(parsed: ParsedFormula, data: pd.DataFrame):
+    """Columns the model uses, complete rows only; checks every variable and grouping factor."""
+    cols = list(map(str, data.columns))
+    names = parsed.variables()
+    for name in names:
+        if name not in data.columns:
+            raise argument_error(
+                "fit", "formula", "made of columns of data", parsed.formula,
+                detail=f"there is no column {name!r}; columns are: {', '.join(cols)}",
+                fix="Check the spelling (names are case-sensitive).", kind=_MissingColumnError,
+            )
+    check_numeric_column(data, parsed.outcome, "fit", "formula")
+    frame = data[names].copy()
+    notes = []
+    missing = frame.isna()
+    bad = missing.any(axis=1)
+    if bad.any():
+        counts = missing.sum()
+        where = ", ".join(f"{c} ({int(k)})" for c, k in counts.items() if k)
+        n_bad, n = int(bad.sum()), len(frame)
+        if n_bad == n:
+            raise argument_error("fit", "data", "a DataFrame with complete rows for the model's columns", data,
+                                 detail=f"every row has a missing value (missing per column: {where})")
+        msg = (f"fit dropped {n_bad} of {n} rows with missing values (missing per column: {where}), as lme4 "
+               f"does by default (na.omit); the model uses the other {n - n_bad} rows.")
+        warnings.warn(msg, UserWarning, stacklevel=3)
+        notes.append(msg)
+        frame = frame.loc[~bad]
+    for factors in dict.fromkeys(t.factors for t in parsed.random):
+        labels = _labels(frame, factors)
+        name = ":".join(factors)
+        n_levels = labels.nunique()
+        if n_levels < 2:
+            raise argument_error(
+                "fit", "formula", "a model whose grouping factors have at least two groups", parsed.formula,
+                detail=f"'{name}' has a single group ({labels.iloc[0]!r}), so there is no between-group "
+                       "variance to estimate",
+                fix="Use a column that identifies the groups, or fit an ordinary regression "
+                    "(statsmodels.formula.api.ols).",
+            )
+        if n_levels == len(frame):
+            raise argument_error(
+                "fit", "formula", "a model whose groups hold more than one row", parsed.formula,
+                detail=f"every group of '{name}' has exactly one row, so the group variance cannot be told "
+                       "apart from the residual variance",
+                fix="Check that the grouping column is right (an id per group, not per row), or fit an "
+                    "ordinary regression (statsmodels.formula.api.ols).",
+            )
+    return frame, notes
+
+
+class _MissingColumnError(KeyError, ValueError):
+    """A formula names a column the data does not have (both a KeyError and a ValueError)."""
+
+    def __str__(self):  # KeyError would otherwise show the message in quotes
+        return str(self.args[0])
+
+
+def _labels(frame: pd.DataFrame, factors) -> pd.Series:
+    """Group label of every row for a (possibly combined) grouping factor, lme4-style 'a:b'."""
+    out = frame[factors[0]].astype(str)
+    for f in factors[1:]:
+        out = out + ":" + frame[f].astype(str)
+    return out
+
+
+def _level_codes(frame: pd.DataFrame, factors):
+    """(codes, levels): levels in the factor's category order (single categorical) or sorted."""
+    labels = _labels(frame, factors)
+    if len(factors) == 1 and isinstance(frame[factors[0]].dtype, pd.CategoricalDtype):
+        col = frame[factors[0]]
+        used = [c for c in col.cat.categories if c in set(col)]
+        levels = [str(c) for c in used]
+    elif len(factors) == 1 and pd.api.types.is_numeric_dtype(frame[factors[0]]):
+        levels = [str(v) for v in np.sort(frame[factors[0]].unique())]
+    else:
+        levels = sorted(labels.unique())
+    index = {lab: k for k, lab in enumerate(levels)}
+    return labels.map(index).to_numpy(dtype=int), levels
+
+
+# --------------------------------------------------------------------------- statsmodels layout
+
+def _nested_in(inner: np.ndarray, outer: np.ndarray) -> bool:
+    """True when every level of ``inner`` lies within a single level of ``outer``."""
+    pairs = pd.DataFrame({"i": inner, "o": outer}).drop_duplicates()
+    return not pairs["i"].duplicated().any()
+
+
+def _build_spec(parsed: ParsedFormula, frame: pd.DataFrame, notes: list) -> _Spec:
+    frame = frame.copy()
+    factors = list(dict.fromkeys(t.factors for t in parsed.random))
+    codes = {f: _level_codes(frame, f) for f in factors}
+    # The statsmodels grouping: a factor that every other factor is nested in, else one big group.
+    candidates = [f for f in factors if all(_nested_in(codes[g][0], codes[f][0]) for g in factors)]
+    top = min(candidates, key=lambda f: len(codes[f][1])) if candidates else None
+    if top is None:
+        groups_col = "_mlmlab_all"
+        frame[groups_col] = 1
+        sm_codes = np.zeros(len(frame), dtype=int)
+    else:
+        groups_col = top[0] if len(top) == 1 else "_mlmlab_" + "_".join(top)
+        if len(top) > 1:
+            frame[groups_col] = _labels(frame, top).to_numpy()
+        sm_labels = np.asarray(frame[groups_col])
+        _, sm_codes = np.unique(sm_labels.astype(str), return_inverse=True)
+        # statsmodels sorts its groups by label; map ours onto its order below.
+    blocks, re_formula, vc_formula = [], None, {}
+    top_terms = [t for t in parsed.random if t.factors == top]
+    if top_terms:
+        designs = [_design(t, frame, parsed) for t in top_terms]
+        multi = [k for k, (_, z) in enumerate(designs) if z.shape[1] > 1]
+        if len(multi) > 1:
+            _unsupported(parsed, f"'{top_terms[multi[1]].group}' has two blocks of correlated random effects; "
+                                 "combine them into one term, as in (1 + x + z | g), or split them with ||")
+        re_index = multi[0] if multi else 0
+        for k, (term, (di, z)) in enumerate(zip(top_terms, designs)):
+            if k == re_index:
+                re_formula = term.design
+                source = ("re", None)
+            else:
+                _need_one_column(parsed, term, z)
+                vc_formula[term.group] = term.design
+                source = ("vc", term.group)
+            c, lev = codes[top]
+            blocks.append(_Block(term, c, lev, di, z, source))
+    for term in parsed.random:
+        if term.factors == top:
+            continue
+        di, z = _design(term, frame, parsed)
+        if z.shape[1] > 1:
+            _unsupported(parsed, f"the term for '{term.group}' has correlated random effects "
+                                 f"({', '.join(term.names)}), which are supported only for the outermost "
+                                 "grouping factor; write it with || (uncorrelated) instead")
+        c, lev = codes[term.factors]
+        code_col = "_mlmlab_" + term.group.replace(":", "_").replace(".", "_")
+        frame[code_col] = c
+        piece = f"C({code_col})" if term.intercept else f"C({code_col}):{term.terms[0]}"
+        vc_formula[term.group] = "0 + " + piece
+        blocks.append(_Block(term, c, lev, di, z, ("vc", term.group)))
+    # lme4 lists blocks by decreasing number of groups (stable).
+    blocks.sort(key=lambda b: -len(b.levels))
+    return _Spec(parsed, frame, groups_col, re_formula, vc_formula, blocks, sm_codes, notes)
+
+
+def _design(term: RandomTerm, frame: pd.DataFrame, parsed: ParsedFormula):
+    try:
+        dm = patsy.dmatrix(term.design, frame, eval_env=patsy.EvalEnvironment([_EVAL_ENV]),
+                           NA_action="raise", return_type="matrix")
+    except patsy.PatsyError as exc:
+        _unsupported(parsed, f"the random-effect part '{term.design}' of '{term.group}' cannot be "
+                             f"evaluated ({str(exc).splitlines()[0]})")
+    return dm.design_info, np.asarray(dm, dtype=float)
+
+
+def _need_one_column(parsed, term, z):
+    if z.shape[1] != 1:
+        _unsupported(parsed, f"the uncorrelated term {term.design!r} for '{term.group}' expands to "
+                             f"{z.shape[1]} columns (a categorical variable); uncorrelated and nested terms "
+                             "need one numeric column each")
+
+
+def _unsupported(parsed, detail):
+    from mlmlab.formula import SUPPORTED
+
+    raise argument_error("fit", "formula", "a model mlmlab can fit", parsed.formula, detail=detail, fix=SUPPORTED)
+
+
+# --------------------------------------------------------------------------- optimisation
+
+def _start_values(spec: _Spec, model: MixedLM):
+    """Start values for the optimizers, or None for statsmodels' defaults (hook for a fast engine)."""
+    return None
+
+
+@dataclass
+class _Run:
+    method: tuple
+    result: object = None
+    llf: float = np.nan
+    converged: bool = False
+    error: str = ""
+    warnings: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None and self.converged and np.isfinite(self.llf)
+
+    @property
+    def name(self) -> str:
+        return "→".join(self.method)
+
+
+def _run(model: MixedLM, method, *, reml: bool, start_params=None, **kwargs) -> _Run:
+    run = _Run(tuple(method))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res = model.fit(method=list(method), reml=reml, start_params=start_params, **kwargs)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError, OverflowError) as exc:
+            run.error = f"{type(exc).__name__}: {exc}"
+            return run
+    run.result, run.llf = res, float(res.llf)
+    run.converged = bool(res.converged)
+    run.warnings = list(dict.fromkeys(str(w.message) for w in caught))
+    return run
+
+
+def _settled(runs) -> bool:
+    good = [r.llf for r in runs if r.ok]
+    return len(good) >= 2 and sum(v >= max(good) - LLF_TOLERANCE for v in good) >= 2
+
+
+def _guarded_fit(model: MixedLM, *, reml: bool, start_params=None):
+    """Run several optimizers, keep the best, polish it; return (statsmodels result, info dict)."""
+    runs = []
+    plan = [(("lbfgs",), start_params)] if start_params is not None else []
+    plan += [(m, None) for m in OPTIMIZERS]
+    for method, start in plan:
+        runs.append(_run(model, method, reml=reml, start_params=start))
+        if _settled(runs):
+            break
+    messages = []
+    good = [r for r in runs if r.ok]
+    if good:
+        best = max(good, key=lambda r: r.llf)
+        converged = True
+    else:
+        usable = [r for r in runs if r.result is not None and np.isfinite(r.llf)]
+        if not usable:
+            errors = "; ".join(f"{r.name}: {r.error or 'log-likelihood ' + str(r.llf)}" for r in runs)
+            raise FitError(
+                "fit could not estimate this model: no optimizer produced a finite log-likelihood "
+                f"({errors}). Simplify the random effects (e.g. drop a random slope) or rescale the predictors."
+            )
+        best = max(usable, key=lambda r: r.llf)
+        converged = False
+        msg = ("No optimizer converged (tried " + ", ".join(r.name for r in runs) + "). The numbers below are "
+               "the best attempt and may be wrong. Simplify the random effects, centre or rescale the "
+               "predictors, or check the data.")
+        warnings.warn(msg, UserWarning, stacklevel=3)
+        messages.append(msg)
+    if len(good) >= 2:
+        lo = min(good, key=lambda r: r.llf)
+        if best.llf - lo.llf > LLF_TOLERANCE:
+            msg = (f"Optimizers disagreed: {best.name} reached log-likelihood {best.llf:.2f} but {lo.name} "
+                   f"stopped at {lo.llf:.2f} and reported convergence. mlmlab kept the best fit "
+                   f"({best.name}); a single optimizer run can stop at a wrong answer without warning.")
+            warnings.warn(msg, UserWarning, stacklevel=3)
+            messages.append(msg)
+    chosen, optimizer = best, best.name
+    if converged:
+        packed = best.result.params_object.get_packed(use_sqrt=model.use_sqrt, has_fe=False)
+        polish = _run(model, ("bfgs",), reml=reml, start_params=packed, gtol=1e-6)
+        if polish.ok and polish.llf >= best.llf - 1e-8:
+            chosen = polish
+            optimizer = best.name + " (polished with bfgs)"
+    messages.extend(_translate(chosen.warnings))
+    info = {"optimizer": optimizer, "converged": converged, "messages": messages,
+            "runs": [(r.name, r.llf, r.converged, r.error) for r in runs]}
+    return chosen.result, info
+
+
+_TRANSLATIONS = (
+    ("Hessian matrix at the estimated parameter values is not positive definite",
+     "statsmodels could not compute standard errors for the variance parameters (its Hessian is not "
+     "positive definite), usually because a variance is at or near zero. The fixed-effect standard "
+     "errors in .fixed do not depend on it."),
+    ("covariance matrix is singular", "The random-effects covariance matrix is singular: a variance is zero "
+     "or two random effects are perfectly correlated."),
+    ("Random effects covariance is singular", "The random-effects covariance matrix is singular: a variance "
+     "is zero or two random effects are perfectly correlated."),
+)
+
+
+def _translate(raw) -> list:
+    out = []
+    for text in raw:
+        for key, plain in _TRANSLATIONS:
+            if key in text:
+                if plain not in out:
+                    out.append(plain)
+                break
+    return out

@@ -1,0 +1,461 @@
+"""The result of :func:`mlmlab.fit`: lme4-style numbers on top of a statsmodels fit.
+
+Everything learners read off a mixed model lives here: fixed effects with the standard errors
+lme4, SAS PROC MIXED and HLM report, variance components laid out like lme4's
+``as.data.frame(VarCorr(m))``, fit criteria (log-likelihood, AIC, BIC, deviance), BLUPs of the
+random effects and predictions.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import patsy
+from scipy import stats
+
+from mlmlab._checks import argument_error, check_data
+
+__all__ = ["MixedResult"]
+
+#: lme4's tolerance in ``isSingular``: a diagonal element of the relative Cholesky factor below it.
+SINGULAR_TOL = 1e-4
+
+
+class MixedResult:
+    """A fitted linear mixed model (returned by :func:`mlmlab.fit`).
+
+    Attributes
+    ----------
+    formula : str
+        The lme4-style formula.
+    reml : bool
+        True for a REML fit, False for maximum likelihood.
+    fixed : pandas.DataFrame
+        Fixed effects γ indexed by term (patsy names such as ``"Intercept"``, ``"cses"``,
+        ``"Sector[T.Catholic]"``); columns ``estimate``, ``se``, ``z``, ``p``, ``ci_low``, ``ci_high``.
+        Standard errors from (XᵀV̂⁻¹X)⁻¹, as lme4 reports them; z-tests and 95 % Wald intervals.
+    varcomp : pandas.DataFrame
+        Columns ``grp``, ``var1``, ``var2``, ``vcov``, ``sdcor`` as lme4's ``as.data.frame(VarCorr(m))``:
+        a row per variance (``var2`` missing, ``sdcor`` = SD), a row per covariance (``sdcor`` =
+        correlation), and a final ``Residual`` row (σ²).
+    G : dict
+        Grouping factor → covariance matrix of its random effects (DataFrame).
+    sigma2 : float
+        Residual (level-1) variance σ².
+    llf, deviance, aic, bic : float
+        Log-likelihood (the REML criterion for REML fits, as lme4's ``logLik``), −2·llf, and lme4's
+        AIC = −2·llf + 2·npar and BIC = −2·llf + log(nobs)·npar.
+    npar, nobs : int
+        Number of estimated parameters (fixed effects + covariance parameters + σ²); rows used.
+    ngroups : dict
+        Grouping factor → number of groups.
+    converged, singular : bool
+        Whether the optimizer converged; whether the fit is on the boundary (a variance ≈ 0 or a
+        correlation ≈ ±1, lme4's ``isSingular``).
+    optimizer : str
+        The optimizer run that gave the best log-likelihood.
+    messages : list of str
+        Plain-language notes and warnings about this fit.
+    ranef : pandas.DataFrame
+        BLUPs (conditional modes) of the random effects: ``grp``, ``level``, ``term``, ``estimate``,
+        ``se`` (conditional standard deviation, lme4's ``condsd``).
+    fitted, resid : pandas.Series
+        Fitted values including the random effects, and y minus them.
+    data : pandas.DataFrame
+        The rows of the data used in the fit.
+    statsmodels : statsmodels MixedLMResults
+        The underlying statsmodels result, untouched.
+
+    Examples
+    --------
+    >>> from mlmlab import fit, datasets
+    >>> m = fit("Yield ~ 1 + (1 | Batch)", datasets.load("dyestuff"))
+    >>> m
+    <MixedResult REML: Yield ~ 1 + (1 | Batch); nobs=30, llf=-159.83>
+    >>> m.varcomp.round(0)
+            grp         var1  var2    vcov  sdcor
+    0     Batch  (Intercept)  None  1764.0   42.0
+    1  Residual         None  None  2451.0   50.0
+
+    Taught in lesson 03.
+    """
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def _from_fit(cls, spec, sm_result, info, data, reml):
+        self = cls.__new__(cls)
+        self._spec = spec
+        self.statsmodels = sm_result
+        self.formula = spec.parsed.formula
+        self.reml = reml
+        self.data = data
+        self.optimizer = info["optimizer"]
+        self.converged = info["converged"]
+        self.messages = list(spec.notes) + list(info["messages"])
+        self._runs = info["runs"]
+        self.sigma2 = float(sm_result.scale)
+        self._cov = self._block_covariances()
+        self.nobs = int(len(spec.frame))
+        self.ngroups = {}
+        for b in spec.blocks:
+            self.ngroups.setdefault(b.factor, len(b.levels))
+        self.llf = float(sm_result.llf)
+        n_cov = sum(c.shape[0] * (c.shape[0] + 1) // 2 for c in self._cov)
+        self.npar = int(len(sm_result.fe_params) + n_cov + 1)
+        self.deviance = -2.0 * self.llf
+        self.aic = self.deviance + 2.0 * self.npar
+        self.bic = self.deviance + np.log(self.nobs) * self.npar
+        self._compute()
+        self.singular, notes = self._singular()
+        self.messages.extend(notes)
+        return self
+
+    def _block_covariances(self):
+        res, out = self.statsmodels, []
+        names = list(self.statsmodels.model.exog_vc.names)
+        for b in self._spec.blocks:
+            if b.source[0] == "re":
+                out.append(np.asarray(res.cov_re, dtype=float))
+            else:
+                out.append(np.array([[float(res.vcomp[names.index(b.source[1])])]]))
+        return out
+
+    # ------------------------------------------------------------------ core linear algebra
+    def _compute(self):
+        """GLS standard errors (XᵀV⁻¹X)⁻¹ and BLUPs, one statsmodels group at a time."""
+        spec, res = self._spec, self.statsmodels
+        model = res.model
+        X = np.asarray(model.exog, dtype=float)
+        y = np.asarray(model.endog, dtype=float)
+        beta = np.asarray(res.fe_params, dtype=float)
+        s2 = self.sigma2
+        roots = [_psd_root(c) for c in self._cov]
+        r = y - X @ beta
+        p = X.shape[1]
+        info = np.zeros((p, p))
+        est = [np.zeros((len(b.levels), b.Zt.shape[1])) for b in spec.blocks]
+        var = [np.zeros_like(e) for e in est]
+        u_rows = np.zeros(len(y))
+        order = np.argsort(spec.sm_codes, kind="stable")
+        bounds = np.flatnonzero(np.diff(spec.sm_codes[order])) + 1
+        for rows in np.split(order, bounds):
+            cols, pieces = [], []
+            for k, b in enumerate(spec.blocks):
+                lev, local = np.unique(b.codes[rows], return_inverse=True)
+                t = b.Zt.shape[1]
+                W = np.zeros((len(rows), len(lev) * t))
+                ZL = b.Zt[rows] @ roots[k]
+                for j in range(t):
+                    W[np.arange(len(rows)), local * t + j] = ZL[:, j]
+                pieces.append(W)
+                cols.append((k, lev, t))
+            W = np.hstack(pieces)
+            M = s2 * np.eye(W.shape[1]) + W.T @ W
+            Xj, rj = X[rows], r[rows]
+            WX = W.T @ Xj
+            Minv = np.linalg.inv(M)
+            info += (Xj.T @ Xj - WX.T @ Minv @ WX) / s2
+            v = Minv @ (W.T @ rj)
+            u_rows[rows] = W @ v
+            S = s2 * Minv
+            start = 0
+            for k, lev, t in cols:
+                L = roots[k]
+                for i, level in enumerate(lev):
+                    sl = slice(start + i * t, start + (i + 1) * t)
+                    est[k][level] = L @ v[sl]
+                    var[k][level] = np.diag(L @ S[sl, sl] @ L.T)
+                start += len(lev) * t
+        self._fe_cov = np.linalg.inv(info)
+        self._u_est, self._u_var = est, var
+        index = self.data.index
+        fixed_part = X @ beta
+        self._fixed_part = pd.Series(fixed_part, index=index)
+        self.fitted = pd.Series(fixed_part + u_rows, index=index, name="fitted")
+        self.resid = pd.Series(y - self.fitted.to_numpy(), index=index, name="resid")
+
+    # ------------------------------------------------------------------ tables
+    @property
+    def fixed(self) -> pd.DataFrame:
+        """Fixed effects: estimate, se, z, p, ci_low, ci_high (indexed by patsy term name)."""
+        est = self.statsmodels.fe_params.astype(float)
+        se = np.sqrt(np.diag(self._fe_cov))
+        z = est.to_numpy() / se
+        q = stats.norm.ppf(0.975)
+        return pd.DataFrame({
+            "estimate": est.to_numpy(), "se": se, "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
+            "ci_low": est.to_numpy() - q * se, "ci_high": est.to_numpy() + q * se,
+        }, index=pd.Index(list(est.index), name="term"))
+
+    @property
+    def varcomp(self) -> pd.DataFrame:
+        """Variance components laid out like lme4's ``as.data.frame(VarCorr(m))``."""
+        rows = []
+        for b, cov in zip(self._spec.blocks, self._cov):
+            names = b.names
+            for i, n in enumerate(names):
+                rows.append((b.term.group, n, None, cov[i, i], np.sqrt(max(cov[i, i], 0.0))))
+            for i in range(len(names)):
+                for j in range(i + 1, len(names)):
+                    denom = np.sqrt(cov[i, i] * cov[j, j])
+                    corr = cov[i, j] / denom if denom > 0 else np.nan
+                    rows.append((b.term.group, names[i], names[j], cov[i, j], corr))
+        rows.append(("Residual", None, None, self.sigma2, np.sqrt(self.sigma2)))
+        out = pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+        for c in ("var1", "var2"):
+            out[c] = out[c].astype(object).where(out[c].notna(), None)
+        return out
+
+    @property
+    def G(self) -> dict:
+        """Grouping factor → covariance matrix (DataFrame) of its random effects."""
+        out = {}
+        for b, cov in zip(self._spec.blocks, self._cov):
+            piece = pd.DataFrame(cov, index=b.names, columns=b.names)
+            if b.factor in out:
+                old = out[b.factor]
+                names = list(old.index) + list(piece.index)
+                merged = pd.DataFrame(0.0, index=names, columns=names)
+                merged.loc[old.index, old.columns] = old.to_numpy()
+                merged.loc[piece.index, piece.columns] = piece.to_numpy()
+                piece = merged
+            out[b.factor] = piece
+        return out
+
+    @property
+    def ranef(self) -> pd.DataFrame:
+        """BLUPs: grp, level, term, estimate, se (conditional SD)."""
+        frames = []
+        for b, est, var in zip(self._spec.blocks, self._u_est, self._u_var):
+            for j, name in enumerate(b.names):
+                frames.append(pd.DataFrame({
+                    "grp": b.factor, "level": b.levels, "term": name,
+                    "estimate": est[:, j], "se": np.sqrt(np.maximum(var[:, j], 0.0)),
+                }))
+        return pd.concat(frames, ignore_index=True)
+
+    # ------------------------------------------------------------------ diagnostics
+    def _singular(self):
+        notes, singular = [], False
+        for b, cov in zip(self._spec.blocks, self._cov):
+            diag = _chol_diag(cov / self.sigma2)
+            for i, d in enumerate(diag):
+                if d < SINGULAR_TOL:
+                    singular = True
+                    names = b.names
+                    if i == 0 or cov[i, i] / self.sigma2 < SINGULAR_TOL ** 2:
+                        what = f"the variance of {names[i]} for '{b.term.group}' is estimated as (almost) zero"
+                    else:
+                        what = (f"the random effects of '{b.term.group}' are (almost) perfectly correlated, so "
+                                f"{names[i]} adds nothing the others do not already carry")
+                    notes.append(
+                        f"Singular fit (boundary): {what}. The data cannot support this random-effects "
+                        "structure; consider dropping that term. lme4 reports the same as 'boundary (singular) fit'."
+                    )
+        return singular, notes
+
+    # ------------------------------------------------------------------ prediction
+    def predict(self, newdata=None, *, include_re=True) -> pd.Series:
+        """Predicted outcome, with or without the groups' random effects.
+
+        Parameters
+        ----------
+        newdata : pandas.DataFrame, optional
+            Rows to predict. ``None`` predicts the rows used in the fit.
+        include_re : bool, default=True
+            Add each row's BLUPs (group-specific prediction). ``False`` gives the fixed part
+            (population-average prediction).
+
+        Returns
+        -------
+        pandas.Series
+            One prediction per row, with the index of ``newdata``.
+
+        Notes
+        -----
+        A row whose group was not in the fitted data gets the fixed part only: its random effects
+        are set to their mean, 0 (lme4's ``allow.new.levels = TRUE``). A UserWarning says how many
+        rows this concerns.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from mlmlab import fit, datasets
+        >>> m = fit("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+        >>> new = pd.DataFrame({"Days": [0, 5], "Subject": ["308", "999"]})
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     m.predict(new).round(1).tolist()
+        [253.7, 303.7]
+
+        Taught in lesson 04.
+        """
+        if newdata is None:
+            out = self.fitted if include_re else self._fixed_part
+            return out.rename("predicted")
+        newdata = check_data(newdata, "predict", "newdata")
+        spec = self._spec
+        parsed = spec.parsed
+        needed = [v for v in parsed.variables() if v != parsed.outcome]
+        if not include_re:
+            needed = [v for v in needed if v not in {f for t in parsed.random for f in t.factors}]
+        for v in needed:
+            if v not in newdata.columns:
+                raise argument_error("predict", "newdata", "a DataFrame with the model's predictors", newdata,
+                                     detail=f"column {v!r} is missing; the model uses: {', '.join(needed)}")
+        if newdata[needed].isna().any().any():
+            raise argument_error("predict", "newdata", "a DataFrame without missing values in the model's "
+                                 "predictors", newdata, detail="found missing values in "
+                                 + ", ".join(c for c in needed if newdata[c].isna().any()))
+        design_info = self.statsmodels.model.data.model_spec
+        new = newdata.copy()
+        if parsed.outcome not in new.columns:
+            new[parsed.outcome] = 0.0
+        X = _rhs_matrix(design_info, new)
+        pred = X @ self.statsmodels.fe_params.to_numpy(dtype=float)
+        if include_re:
+            unseen = np.zeros(len(new), dtype=bool)
+            for b, est in zip(spec.blocks, self._u_est):
+                Zt = np.asarray(patsy.build_design_matrices([b.design_info], new)[0], dtype=float)
+                labels = _labels_of(new, b.term.factors)
+                index = {lab: k for k, lab in enumerate(b.levels)}
+                codes = labels.map(index)
+                seen = codes.notna().to_numpy()
+                unseen |= ~seen
+                u = np.zeros_like(Zt)
+                u[seen] = est[codes[seen].astype(int).to_numpy()]
+                pred = pred + (Zt * u).sum(axis=1)
+            if unseen.any():
+                warnings.warn(
+                    f"predict: {int(unseen.sum())} of {len(new)} rows belong to groups not seen in the fit; "
+                    "they get the fixed part only (their random effects are set to their mean, 0).",
+                    UserWarning, stacklevel=2,
+                )
+        return pd.Series(pred, index=newdata.index, name="predicted")
+
+    # ------------------------------------------------------------------ refitting and text
+    def refit(self, *, reml) -> "MixedResult":
+        """Fit the same formula to the same rows, with REML (``reml=True``) or ML (``reml=False``).
+
+        Examples
+        --------
+        >>> from mlmlab import fit, datasets
+        >>> m = fit("Yield ~ 1 + (1 | Batch)", datasets.load("dyestuff"))
+        >>> round(m.refit(reml=False).llf, 2)
+        -163.66
+
+        Taught in lesson 06.
+        """
+        from mlmlab.fitting import fit
+
+        return fit(self.formula, self.data, reml=reml)
+
+    def __repr__(self) -> str:
+        kind = "REML" if self.reml else "ML"
+        return f"<MixedResult {kind}: {self.formula}; nobs={self.nobs}, llf={self.llf:.2f}>"
+
+    def summary(self) -> str:
+        """lme4-style text summary: random effects (variances, SDs, correlations), fixed effects, fit.
+
+        Examples
+        --------
+        >>> from mlmlab import fit, datasets
+        >>> m = fit("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+        >>> print(m.summary())  # doctest: +ELLIPSIS
+        Linear mixed model fit by REML (statsmodels MixedLM via mlmlab)
+        Formula: Reaction ~ Days + (Days | Subject)
+        ...
+        Random effects:
+         Groups   Name        Variance Std.Dev. Corr
+         Subject  (Intercept)    612.1    24.74
+                  Days           35.07    5.922  0.07
+         Residual                654.9    25.59
+        Number of obs: 180, groups: Subject, 18
+        ...
+
+        Taught in lesson 03.
+        """
+        kind = "REML" if self.reml else "maximum likelihood"
+        lines = [f"Linear mixed model fit by {kind} (statsmodels MixedLM via mlmlab)", f"Formula: {self.formula}", ""]
+        if self.reml:
+            lines.append(f"REML criterion at convergence: {self.deviance:.1f}")
+        lines.append(f"     AIC      BIC   logLik deviance")
+        lines.append(f"{self.aic:8.1f} {self.bic:8.1f} {self.llf:8.1f} {self.deviance:8.1f}")
+        lines += ["", "Random effects:"]
+        lines += _random_table(self)
+        groups = ", ".join(f"{k}, {v}" for k, v in self.ngroups.items())
+        lines.append(f"Number of obs: {self.nobs}, groups: {groups}")
+        lines += ["", "Fixed effects:"]
+        fx = self.fixed
+        tab = pd.DataFrame({"Estimate": fx["estimate"], "Std. Error": fx["se"], "z value": fx["z"],
+                            "Pr(>|z|)": fx["p"]})
+        tab.index.name = None
+        lines.append(tab.to_string(formatters={
+            "Estimate": "{:.4f}".format, "Std. Error": "{:.4f}".format, "z value": "{:.2f}".format,
+            "Pr(>|z|)": lambda v: "<2e-16" if v < 2e-16 else f"{v:.3g}"}))
+        lines += ["", f"Optimizer: {self.optimizer}; converged: {self.converged}; singular: {self.singular}"]
+        for m in self.messages:
+            lines.append(f"Note: {m}")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _psd_root(cov: np.ndarray) -> np.ndarray:
+    """A matrix L with L Lᵀ = cov, for positive semi-definite cov (zero variances allowed)."""
+    vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
+    return vecs * np.sqrt(np.clip(vals, 0.0, None))
+
+
+def _chol_diag(a: np.ndarray) -> np.ndarray:
+    """Diagonal of the Cholesky factor of a PSD matrix (lme4's θ diagonal); zeros where it degenerates."""
+    n = a.shape[0]
+    L = np.zeros_like(a, dtype=float)
+    for j in range(n):
+        d = a[j, j] - L[j, :j] @ L[j, :j]
+        L[j, j] = np.sqrt(d) if d > 0 else 0.0
+        for i in range(j + 1, n):
+            L[i, j] = (a[i, j] - L[i, :j] @ L[j, :j]) / L[j, j] if L[j, j] > 0 else 0.0
+    return np.diag(L)
+
+
+def _labels_of(frame: pd.DataFrame, factors) -> pd.Series:
+    out = frame[factors[0]].astype(str)
+    for f in factors[1:]:
+        out = out + ":" + frame[f].astype(str)
+    return out
+
+
+def _rhs_matrix(model_spec, data: pd.DataFrame) -> np.ndarray:
+    """Fixed-effects design matrix of new data, built with the fitted model's patsy design."""
+    info = getattr(model_spec, "rhs", None) or model_spec
+    if isinstance(info, (list, tuple)):
+        info = info[-1]
+    return np.asarray(patsy.build_design_matrices([info], data)[0], dtype=float)
+
+
+def _random_table(res: MixedResult) -> list:
+    rows = []
+    for b, cov in zip(res._spec.blocks, res._cov):
+        names = b.names
+        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+        for i, n in enumerate(names):
+            corr = []
+            for j in range(i):
+                corr.append(f"{cov[i, j] / (sd[i] * sd[j]):5.2f}" if sd[i] * sd[j] > 0 else "  NaN")
+            rows.append((b.term.group if i == 0 else "", n, cov[i, i], sd[i], " ".join(corr)))
+    rows.append(("Residual", "", res.sigma2, np.sqrt(res.sigma2), ""))
+    w_g = max(8, max(len(r[0]) for r in rows))
+    w_n = max(11, max(len(r[1]) for r in rows))
+    out = [f" {'Groups':<{w_g}} {'Name':<{w_n}} Variance Std.Dev. Corr"]
+    for g, n, v, s, c in rows:
+        out.append(f" {g:<{w_g}} {n:<{w_n}} {_num(v):>8} {_num(s):>8} {c}".rstrip())
+    return out
+
+
+def _num(v: float) -> str:
+    """Four significant digits, like lme4's print of VarCorr."""
+    return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.3e}"
