@@ -665,6 +665,13 @@ def _newton_polish(g, x, lower, *, h=1e-4, maxiter=30, tol=1e-8):
     return x, fx, conv
 
 
+def _nm_newton(g, x0, lower):
+    step = 0.25 * np.maximum(np.abs(x0), 0.1)
+    x, fx, conv_nm = _nelder_mead(g, x0, step, lower, xatol=1e-3, fatol=1e-6, maxiter=1000)
+    x, fx, conv = _newton_polish(g, x, lower)
+    return x, fx, conv & conv_nm
+
+
 def _optimize_general(des, f, R):
     """Nelder–Mead (coarse) then projected Newton, both in lockstep, on θ scaled by Z's spread."""
     m = des.theta_rows.size
@@ -679,14 +686,31 @@ def _optimize_general(des, f, R):
     cand = np.tile(np.stack(starts), (R, 1))
     vals = g(cand, np.repeat(np.arange(R), S)).reshape(R, S)
     x0 = np.stack(starts)[np.argmin(vals, axis=1)]
-    step = 0.25 * np.maximum(np.abs(x0), 0.1)
-    x, fx, conv_nm = _nelder_mead(g, x0, step, lower, xatol=1e-3, fatol=1e-6, maxiter=1000)
-    x, fx, conv = _newton_polish(g, x, lower)
+    x, fx, conv = _nm_newton(g, x0, lower)
+    # a simplex can stick to the boundary (a variance of 0) although the optimum is inside: restart
+    # those replicates with the zero diagonal elements moved inside, keep whichever fit is better
+    # (on that boundary the signs of the column below a zero diagonal element do not matter, but just
+    # inside they do, so both signs are tried)
+    edge = np.flatnonzero(np.any(x[:, des.is_diag] < 1e-3, axis=1))
+    if edge.size:
+        x1 = x[edge].copy()
+        zero_col = x1[:, des.is_diag] < 1e-3  # (E, q): columns whose diagonal element is ~0
+        x1[:, des.is_diag] = np.maximum(x1[:, des.is_diag], 0.3)
+        x2 = x1.copy()
+        flip = zero_col[:, des.theta_cols] & ~des.is_diag
+        x2[flip] = -x2[flip]
+        rows = np.concatenate([edge, edge])
+        xe, fe, ce = _nm_newton(lambda phi, idx: g(phi, rows[idx]), np.concatenate([x1, x2]), lower)
+        E = edge.size
+        pick = np.where(fe[E:] < fe[:E], E + np.arange(E), np.arange(E))
+        xe, fe, ce = xe[pick], fe[pick], ce[pick]
+        better = fe < fx[edge] - 1e-10
+        x[edge[better]], fx[edge[better]], conv[edge[better]] = xe[better], fe[better], ce[better]
     # the fully degenerate boundary θ = 0 (no random effects at all)
     f0 = g(np.zeros((R, m)), np.arange(R))
     zero = f0 <= fx
     x = np.where(zero[:, None], 0.0, x)
-    return x / scale, (conv & conv_nm) | zero
+    return x / scale, conv | zero
 
 
 # ----------------------------------------------------------------------------- driver
