@@ -6,6 +6,10 @@ Explicit re-exports only; each concept lives in its own module.
 from mlmlab import datasets
 from mlmlab import engine
 from mlmlab import simulate
+from mlmlab.fitting import fit
+from mlmlab.r2 import r2_nakagawa
+from mlmlab.report import format_report, report_table
+from mlmlab.result import MixedResult
 from mlmlab.simulate import simulate_two_level
 
 __version__ = "0.1.0"
@@ -14,5 +18,10 @@ __all__ = [
     "datasets",
     "engine",
     "simulate",
+    "fit",
+    "MixedResult",
+    "r2_nakagawa",
+    "report_table",
+    "format_report",
     "simulate_two_level",
 ]
