@@ -1,0 +1,232 @@
+"""Residual plots of a mixed model: level 1 (residuals vs fitted, QQ) and level 2 (QQ of the BLUPs).
+
+Taught in lesson 10.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.nonparametric.smoothers_lowess import lowess
+
+from mlmlab._checks import argument_error, check_choice
+from mlmlab.formula import parse_formula
+
+__all__ = ["qq_points", "plot_resid_fitted", "plot_resid_qq", "plot_ranef_qq"]
+
+
+def _check_fit(result, func: str, needs=("fitted", "resid", "formula")):
+    missing = [n for n in needs if not hasattr(result, n)]
+    if missing:
+        raise argument_error(
+            func, "result", "a fitted model from mlmlab.fit", result,
+            detail="it has no " + ", ".join(f".{m}" for m in missing),
+            fix="Fit the model first: result = mlmlab.fit('y ~ x + (1 | group)', data).", kind=TypeError,
+        )
+    return result
+
+
+def qq_points(values) -> pd.DataFrame:
+    """Points of a normal QQ plot and R's ``qqline`` through the quartiles.
+
+    Parameters
+    ----------
+    values : array-like
+        The sample (NaNs are dropped); at least three values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per value, sorted, columns ``theoretical`` (standard-normal quantile at
+        (i − a) / (n + 1 − 2a), a = 3/8 for n ≤ 10 else 1/2, as R's ``ppoints``), ``sample``
+        and ``line`` (the reference line through the first and third quartiles).
+
+    Raises
+    ------
+    MlmlabInputError
+        If fewer than three finite values are given.
+
+    Examples
+    --------
+    >>> qq_points([3.0, 1.0, 2.0]).round(3)
+       theoretical  sample   line
+    0       -0.869     1.0  1.355
+    1        0.000     2.0  2.000
+    2        0.869     3.0  2.645
+
+    Taught in lesson 10.
+    """
+    x = np.asarray(values, dtype=float).ravel()
+    x = np.sort(x[np.isfinite(x)])
+    n = x.size
+    if n < 3:
+        raise argument_error("qq_points", "values", "at least three finite numbers", values)
+    a = 3 / 8 if n <= 10 else 0.5
+    theo = stats.norm.ppf((np.arange(1, n + 1) - a) / (n + 1 - 2 * a))
+    q_sample = np.quantile(x, [0.25, 0.75])
+    q_theo = stats.norm.ppf([0.25, 0.75])
+    slope = (q_sample[1] - q_sample[0]) / (q_theo[1] - q_theo[0])
+    intercept = q_sample[0] - slope * q_theo[0]
+    return pd.DataFrame({"theoretical": theo, "sample": x, "line": intercept + slope * theo})
+
+
+def _draw_qq(ax, values, color="C0"):
+    pts = qq_points(values)
+    ax.scatter(pts["theoretical"], pts["sample"], s=12, color=color, alpha=0.7)
+    ax.plot(pts["theoretical"], pts["line"], color="black", lw=1, label="line through the quartiles")
+    ax.set_xlabel("standard normal quantile")
+    ax.legend(frameon=False, loc="upper left")
+    return pts
+
+
+def plot_resid_fitted(result, *, smooth=True, ax=None):
+    """Level-1 residuals against fitted values (fixed part plus the group's BLUPs).
+
+    Parameters
+    ----------
+    result : MixedResult
+        A fit from :func:`mlmlab.fit`.
+    smooth : bool, default=True
+        Add a lowess curve; it should stay close to 0 when the mean structure is right.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    TypeError
+        If ``result`` is not a fitted model.
+
+    Notes
+    -----
+    The residuals are e_ij = y_ij − x_ijᵀγ̂ − z_ijᵀû_j. Look for a funnel (variance growing with
+    the fitted value) and for curvature (a missing term).
+
+    Examples
+    --------
+    >>> from mlmlab import datasets, fit
+    >>> m = fit("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+    >>> plot_resid_fitted(m).get_ylabel()
+    'level-1 residual (Reaction)'
+
+    Taught in lesson 10.
+    """
+    _check_fit(result, "plot_resid_fitted")
+    outcome = parse_formula(result.formula, func="plot_resid_fitted").outcome
+    fitted, resid = np.asarray(result.fitted, dtype=float), np.asarray(result.resid, dtype=float)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4.5))
+    ax.scatter(fitted, resid, s=12, alpha=0.6, color="C0")
+    ax.axhline(0, color="black", lw=0.8)
+    if smooth:
+        curve = lowess(resid, fitted, frac=2 / 3, return_sorted=True)
+        ax.plot(curve[:, 0], curve[:, 1], color="C3", lw=2, label="lowess smooth")
+        ax.legend(frameon=False, loc="upper left")
+    ax.set_xlabel(f"fitted value (with random effects), {outcome}")
+    ax.set_ylabel(f"level-1 residual ({outcome})")
+    ax.set_title("Level 1: residuals vs fitted")
+    return ax
+
+
+def plot_resid_qq(result, *, ax=None):
+    """Normal QQ plot of the level-1 residuals.
+
+    Parameters
+    ----------
+    result : MixedResult
+        A fit from :func:`mlmlab.fit`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    TypeError
+        If ``result`` is not a fitted model.
+
+    Examples
+    --------
+    >>> from mlmlab import datasets, fit
+    >>> m = fit("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+    >>> plot_resid_qq(m).get_title()
+    'Level 1: normal QQ plot of residuals'
+
+    Taught in lesson 10.
+    """
+    _check_fit(result, "plot_resid_qq")
+    outcome = parse_formula(result.formula, func="plot_resid_qq").outcome
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4.5))
+    _draw_qq(ax, result.resid)
+    ax.set_ylabel(f"level-1 residual ({outcome})")
+    ax.set_title("Level 1: normal QQ plot of residuals")
+    return ax
+
+
+def plot_ranef_qq(result, *, term="(Intercept)", group=None, ax=None):
+    """Normal QQ plot of the predicted random effects (BLUPs) of one term.
+
+    Parameters
+    ----------
+    result : MixedResult
+        A fit from :func:`mlmlab.fit`.
+    term : str, default="(Intercept)"
+        Which random effect: ``"(Intercept)"`` for u0j, or a slope's name.
+    group : str, optional
+        Grouping factor; needed only when the model has several.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made when omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    MlmlabInputError
+        If ``term`` or ``group`` is not in the model.
+    TypeError
+        If ``result`` is not a fitted model.
+
+    Notes
+    -----
+    BLUPs are shrunken towards 0, most for small or noisy groups, and the shrinkage pulls them
+    towards the normal shape the model assumes. A straight QQ plot of BLUPs is therefore weak
+    evidence that the true u_j are normal; a clearly bent one is a stronger signal.
+
+    Examples
+    --------
+    >>> from mlmlab import datasets, fit
+    >>> m = fit("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+    >>> plot_ranef_qq(m, term="Days").get_ylabel()
+    'predicted random effect, Days (Subject)'
+
+    Taught in lesson 10.
+    """
+    _check_fit(result, "plot_ranef_qq", needs=("ranef",))
+    table = result.ranef
+    groups = list(pd.unique(table["grp"]))
+    if group is None:
+        if len(groups) > 1:
+            raise argument_error("plot_ranef_qq", "group", "given when the model has several grouping factors",
+                                 None, detail="grouping factors are: " + ", ".join(map(str, groups)),
+                                 fix=f"Pass group={groups[0]!r}, say.")
+        group = groups[0]
+    check_choice(group, groups, "plot_ranef_qq", "group")
+    part = table[table["grp"] == group]
+    check_choice(term, list(pd.unique(part["term"])), "plot_ranef_qq", "term")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4.5))
+    values = part.loc[part["term"] == term, "estimate"]
+    _draw_qq(ax, values, color="C2")
+    ax.set_ylabel(f"predicted random effect, {term} ({group})")
+    ax.set_title(f"Level 2: normal QQ plot of {len(values)} BLUPs")
+    return ax
