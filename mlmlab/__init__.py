@@ -7,6 +7,8 @@ from mlmlab import datasets
 from mlmlab import engine
 from mlmlab import simulate
 from mlmlab.fitting import fit
+from mlmlab.r2 import r2_nakagawa
+from mlmlab.report import format_report, report_table
 from mlmlab.result import MixedResult
 from mlmlab.simulate import simulate_two_level
 
@@ -18,5 +20,8 @@ __all__ = [
     "simulate",
     "fit",
     "MixedResult",
+    "r2_nakagawa",
+    "report_table",
+    "format_report",
     "simulate_two_level",
 ]
