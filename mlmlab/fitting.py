@@ -161,7 +161,7 @@ def fit(formula, data, *, reml=True):
     frame, notes = _model_frame(parsed, data)
     spec = _build_spec(parsed, frame, notes)
     model = spec.model()
-    sm_result, info = _guarded_fit(model, reml=bool(reml), start_params=_start_values(spec, model))
+    sm_result, info = _guarded_fit(model, reml=bool(reml), start_params=_start_values(spec, model, reml=bool(reml)))
     return MixedResult._from_fit(spec, sm_result, info, data.loc[frame.index], bool(reml))
 
 
@@ -337,9 +337,30 @@ def _unsupported(parsed, detail):
 
 # --------------------------------------------------------------------------- optimisation
 
-def _start_values(spec: _Spec, model: MixedLM):
-    """Start values for the optimizers, or None for statsmodels' defaults (hook for a fast engine)."""
-    return None
+def _start_values(spec: _Spec, model: MixedLM, *, reml: bool):
+    """Start values for statsmodels (packed, relative scale), or None for its defaults.
+
+    For one grouping factor with one block of random effects, :mod:`mlmlab.engine` (a fast
+    profiled-likelihood fit) supplies them; its run must still agree with powell→lbfgs.
+    """
+    if spec.vc_formula or len(spec.blocks) != 1 or spec.re_formula is None:
+        return None
+    from statsmodels.regression.mixed_linear_model import MixedLMParams
+
+    from mlmlab import engine
+
+    try:
+        sv = engine.start_values_for(np.asarray(model.endog, dtype=float), np.asarray(model.exog, dtype=float),
+                                     spec.blocks[0].Zt, spec.sm_codes, reml=reml)
+        cov_re = np.asarray(sv["cov_re"], dtype=float)
+        if not np.all(np.isfinite(cov_re)):
+            return None
+        # A tiny ridge keeps statsmodels' Cholesky (square-root) parameterisation defined at a boundary.
+        cov_re = cov_re + 1e-8 * np.eye(cov_re.shape[0])
+        params = MixedLMParams.from_components(fe_params=np.asarray(sv["beta"], dtype=float), cov_re=cov_re)
+        return params.get_packed(use_sqrt=model.use_sqrt, has_fe=False)
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+        return None
 
 
 @dataclass
@@ -350,6 +371,7 @@ class _Run:
     converged: bool = False
     error: str = ""
     warnings: list = field(default_factory=list)
+    label: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -357,11 +379,11 @@ class _Run:
 
     @property
     def name(self) -> str:
-        return "→".join(self.method)
+        return self.label or "→".join(self.method)
 
 
-def _run(model: MixedLM, method, *, reml: bool, start_params=None, **kwargs) -> _Run:
-    run = _Run(tuple(method))
+def _run(model: MixedLM, method, *, reml: bool, start_params=None, label=None, **kwargs) -> _Run:
+    run = _Run(tuple(method), label=label)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -383,10 +405,10 @@ def _settled(runs) -> bool:
 def _guarded_fit(model: MixedLM, *, reml: bool, start_params=None):
     """Run several optimizers, keep the best, polish it; return (statsmodels result, info dict)."""
     runs = []
-    plan = [(("lbfgs",), start_params)] if start_params is not None else []
-    plan += [(m, None) for m in OPTIMIZERS]
-    for method, start in plan:
-        runs.append(_run(model, method, reml=reml, start_params=start))
+    plan = [(("lbfgs",), start_params, "engine start→lbfgs")] if start_params is not None else []
+    plan += [(m, None, None) for m in OPTIMIZERS]
+    for method, start, label in plan:
+        runs.append(_run(model, method, reml=reml, start_params=start, label=label))
         if _settled(runs):
             break
     messages = []
