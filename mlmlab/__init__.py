@@ -6,7 +6,9 @@ Explicit re-exports only; each concept lives in its own module.
 from mlmlab import datasets
 from mlmlab import engine
 from mlmlab import simulate
+from mlmlab.compare import compare
 from mlmlab.fitting import fit
+from mlmlab.icc import design_effect, effective_n, icc
 from mlmlab.r2 import r2_nakagawa
 from mlmlab.report import format_report, report_table
 from mlmlab.result import MixedResult
@@ -20,6 +22,10 @@ __all__ = [
     "simulate",
     "fit",
     "MixedResult",
+    "icc",
+    "design_effect",
+    "effective_n",
+    "compare",
     "r2_nakagawa",
     "report_table",
     "format_report",

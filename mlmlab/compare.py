@@ -1,0 +1,253 @@
+"""Compare nested mixed models with likelihood-ratio tests, like lme4's ``anova()``.
+
+Two rules make the comparison honest:
+
+* Models must be fitted to the **same rows** of the same outcome.
+* REML likelihoods are comparable only between models with the **same fixed effects**. When the
+  fixed effects differ, :func:`compare` refits REML models by maximum likelihood (``refit=True``,
+  the default, as lme4 does) or refuses (``refit=False``).
+
+When two neighbouring models differ only in their random effects, the tested variance sits on the
+boundary of its parameter space (a variance cannot be negative), and the naive χ² p-value is too
+large. The ``p_boundary`` column gives the 50:50 mixture of Self & Liang (1987) and Stram & Lee
+(1994): adding one random effect to a block of q correlated ones gives
+0.5·P(χ²_q > LR) + 0.5·P(χ²_{q+1} > LR).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from mlmlab._checks import MlmlabInputError, argument_error
+from mlmlab.result import MixedResult
+
+__all__ = ["compare", "mixture_pvalue"]
+
+_COLUMNS = ["npar", "aic", "bic", "llf", "deviance", "chisq", "df", "p", "p_boundary"]
+
+
+def compare(*results, names=None, refit=True) -> pd.DataFrame:
+    """Likelihood-ratio comparison of nested mixed models (lme4's ``anova()``).
+
+    Parameters
+    ----------
+    *results : MixedResult
+        Two or more fits of the same outcome on the same rows, from :func:`mlmlab.fit`.
+    names : list of str, optional
+        Row labels; by default the models' formulas.
+    refit : bool, default=True
+        When REML fits differ in their fixed effects (or REML and ML fits are mixed), refit them
+        with maximum likelihood (said in a UserWarning and in ``df.attrs["notes"]``). With
+        ``refit=False`` such a comparison is refused.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model, ordered by number of parameters, indexed by name, with columns
+        ``npar``, ``aic``, ``bic``, ``llf``, ``deviance`` and, comparing each model with the row
+        above, ``chisq`` (2 × gain in log-likelihood), ``df`` (extra parameters), ``p`` (naive χ²
+        p-value) and ``p_boundary`` (the 50:50 χ² mixture p-value when the two models differ only
+        in one random effect; NaN otherwise). ``attrs["notes"]`` lists what was done.
+
+    Raises
+    ------
+    TypeError
+        An argument is not a MixedResult.
+    ValueError
+        Fewer than two models; different outcomes or rows; REML fits with different fixed
+        effects and ``refit=False``; ``names`` of the wrong length.
+
+    Notes
+    -----
+    Unlike lme4, REML fits that share their fixed effects are compared as they are (their REML
+    likelihoods are comparable, and REML is the better choice for testing random effects); lme4
+    refits them with ML unless told ``refit = FALSE``.
+
+    Examples
+    --------
+    >>> from mlmlab import fit, compare, datasets
+    >>> hsb = datasets.load("hsb")
+    >>> ri = fit("MathAch ~ cses + (1 | School)", hsb)
+    >>> rs = fit("MathAch ~ cses + (cses | School)", hsb)
+    >>> table = compare(ri, rs, names=["intercepts", "slopes"])
+    >>> table[["npar", "chisq", "df", "p", "p_boundary"]].round(4)
+                npar   chisq   df       p  p_boundary
+    model
+    intercepts     4     NaN  NaN     NaN         NaN
+    slopes         6  9.7617  2.0  0.0076      0.0047
+
+    Taught in lesson 06.
+    """
+    if len(results) == 1 and isinstance(results[0], (list, tuple)):
+        results = tuple(results[0])
+    for k, r in enumerate(results):
+        if not isinstance(r, MixedResult):
+            raise argument_error("compare", "results", "fits returned by mlmlab.fit", r,
+                                 detail=f"argument {k + 1} is a {type(r).__name__}", kind=TypeError)
+    if len(results) < 2:
+        raise argument_error("compare", "results", "at least two fitted models", len(results),
+                             fix="Pass the models to compare, e.g. compare(m0, m1).")
+    if not isinstance(refit, (bool, np.bool_)):
+        raise argument_error("compare", "refit", "True or False", refit, kind=TypeError)
+    names = _names(results, names)
+    _check_same_data(results, names)
+    results, notes = _likelihood_scale(list(results), names, refit)
+    order = sorted(range(len(results)), key=lambda k: results[k].npar)
+    rows = []
+    for pos, k in enumerate(order):
+        r = results[k]
+        row = {"npar": r.npar, "aic": r.aic, "bic": r.bic, "llf": r.llf, "deviance": r.deviance,
+               "chisq": np.nan, "df": np.nan, "p": np.nan, "p_boundary": np.nan}
+        if pos > 0:
+            prev = results[order[pos - 1]]
+            chisq = 2.0 * max(0.0, r.llf - prev.llf)
+            df = r.npar - prev.npar
+            row["chisq"], row["df"] = chisq, float(df)
+            row["p"] = float(stats.chi2.sf(chisq, df)) if df > 0 else np.nan
+            q = _boundary_q(prev, r)
+            if q is not None and df == q + 1:
+                row["p_boundary"] = mixture_pvalue(chisq, q)
+                notes.append(f"p_boundary for {names[k]!r}: the models differ only in one random effect added to "
+                             f"{q} correlated one(s), so 0.5·P(χ²_{q} > LR) + 0.5·P(χ²_{q + 1} > LR).")
+        rows.append(row)
+    out = pd.DataFrame(rows, index=pd.Index([names[k] for k in order], name="model"), columns=_COLUMNS)
+    out["npar"] = out["npar"].astype(int)
+    out.attrs["notes"] = notes
+    return out
+
+
+def mixture_pvalue(lr, q):
+    """p-value of the 50:50 mixture 0.5·χ²_q + 0.5·χ²_{q+1} (χ²_0 is a point mass at 0).
+
+    Parameters
+    ----------
+    lr : float or array-like
+        Likelihood-ratio statistic(s), 2 × (llf₁ − llf₀) ≥ 0.
+    q : int
+        Number of correlated random effects in the smaller model's block (0 when the larger
+        model adds a new single random effect).
+
+    Returns
+    -------
+    float or ndarray
+
+    Examples
+    --------
+    >>> round(mixture_pvalue(9.7617, 1), 4)
+    0.0047
+    >>> round(mixture_pvalue(3.84, 0), 3)  # half the naive χ²_1 p-value
+    0.025
+
+    Taught in lesson 06.
+    """
+    lr = np.asarray(lr, dtype=float)
+    if np.any(lr < 0) or np.any(~np.isfinite(lr)):
+        raise argument_error("mixture_pvalue", "lr", "finite and non-negative", lr)
+    if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or q < 0:
+        raise argument_error("mixture_pvalue", "q", "a whole number of at least 0", q)
+    low = np.where(lr > 0, 0.0, 1.0) if q == 0 else stats.chi2.sf(lr, q)
+    p = 0.5 * low + 0.5 * stats.chi2.sf(lr, q + 1)
+    return float(p) if p.ndim == 0 else p
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _names(results, names):
+    if names is None:
+        names = [r.formula for r in results]
+        if len(set(names)) < len(names):
+            names = [f"model {k + 1}: {n}" for k, n in enumerate(names)]
+        return names
+    names = [str(n) for n in names] if isinstance(names, (list, tuple)) else names
+    if not isinstance(names, list) or len(names) != len(results):
+        raise argument_error("compare", "names", f"a list of {len(results)} labels, one per model", names)
+    if len(set(names)) < len(names):
+        raise argument_error("compare", "names", "distinct labels", names)
+    return names
+
+
+def _check_same_data(results, names):
+    first = results[0]
+    y0 = first.statsmodels.model.endog
+    outcome0 = first._spec.parsed.outcome
+    for name, r in zip(names[1:], results[1:]):
+        outcome = r._spec.parsed.outcome
+        if outcome != outcome0:
+            raise argument_error(
+                "compare", "results", "fits of the same outcome", name,
+                detail=f"it models {outcome!r} but {names[0]!r} models {outcome0!r}",
+                fix="Likelihoods of different outcomes cannot be compared.",
+            )
+        same_rows = r.nobs == first.nobs and r.data.index.equals(first.data.index)
+        if not same_rows or not np.array_equal(r.statsmodels.model.endog, y0):
+            raise argument_error(
+                "compare", "results", "fits to the same rows of data", name,
+                detail=f"it uses {r.nobs} rows and {names[0]!r} uses {first.nobs}" if r.nobs != first.nobs
+                else f"it uses other rows (or other values of {outcome!r}) than {names[0]!r}",
+                fix="Fit every model to the same data; drop rows with missing values in any model's columns "
+                    "first, e.g. data.dropna(subset=[...]).",
+            )
+
+
+def _fixed_signature(r) -> tuple:
+    return tuple(sorted(r.fixed.index))
+
+
+def _likelihood_scale(results, names, refit):
+    notes = []
+    remls = [r.reml for r in results]
+    same_fixed = len({_fixed_signature(r) for r in results}) == 1
+    if all(remls) and same_fixed:
+        notes.append("All fits use REML and share their fixed effects, so their REML likelihoods are compared.")
+        return results, notes
+    if not any(remls):
+        notes.append("All fits use maximum likelihood (ML).")
+        return results, notes
+    if all(remls):
+        problem = "These fits use REML and differ in their fixed effects, so their likelihoods are not comparable."
+    else:
+        problem = "Some fits use REML and some ML, so their likelihoods are not comparable."
+    if not refit:
+        raise MlmlabInputError(problem + " Refit both with reml=False, or let compare() do it with refit=True.")
+    msg = problem + " compare() refitted the REML fits with maximum likelihood (reml=False), as lme4's anova() does."
+    warnings.warn(msg, UserWarning, stacklevel=3)
+    notes.append(msg)
+    return [r.refit(reml=False) if r.reml else r for r in results], notes
+
+
+def _blocks(r) -> dict:
+    """Grouping factor → sorted list of its blocks' term names."""
+    out = {}
+    for b in r._spec.blocks:
+        out.setdefault(b.factor, []).append(tuple(b.names))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _boundary_q(small, big):
+    """q when ``big`` = ``small`` plus one random effect (in a block of q correlated ones), else None."""
+    if _fixed_signature(small) != _fixed_signature(big):
+        return None
+    a, b = _blocks(small), _blocks(big)
+    if not set(a) <= set(b):
+        return None
+    diffs = []
+    for factor in b:
+        sa, sb = list(a.get(factor, [])), list(b[factor])
+        for blk in list(sa):
+            if blk in sb:
+                sb.remove(blk)
+                sa.remove(blk)
+        diffs.append((factor, sa, sb))
+    changed = [(f, sa, sb) for f, sa, sb in diffs if sa or sb]
+    if len(changed) != 1:
+        return None
+    _, sa, sb = changed[0]
+    if not sa and len(sb) == 1 and len(sb[0]) == 1:
+        return 0  # a new single random effect, e.g. (1 | g) or (0 + x | g)
+    if len(sa) == 1 and len(sb) == 1 and set(sa[0]) < set(sb[0]) and len(sb[0]) == len(sa[0]) + 1:
+        return len(sa[0])  # one more random effect in a correlated block
+    return None
