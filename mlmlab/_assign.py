@@ -1,0 +1,258 @@
+"""Build assignments from their masters with otter-grader's ``otter assign`` (private).
+
+A master ``solutions/NN_slug.ipynb`` holds questions, solutions, public and
+hidden tests and points in otter's assign format. :func:`build` runs
+``otter assign`` on a copy of it in a private temporary directory and returns,
+in memory:
+
+* the student notebook, normalised so that generating it twice gives the same
+  bytes (cell ids derived from the cell contents, no outputs, no timestamps,
+  trimmed metadata);
+* every question's test file (public *and* hidden cases) as text;
+* the answer manifest: for each question, the variable names its tests read
+  (the parameters of the test functions, otter's exception-based format).
+
+Used by ``tools/make_exercises.py`` and by :mod:`mlmlab.grading`; the grader
+keeps the tests in memory, so nothing a submission writes to disk can reach them.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import copy
+import hashlib
+import io
+import logging
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from mlmlab._checks import argument_error
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MASTERS_DIR = REPO_ROOT / "solutions"
+EXERCISES_DIR = REPO_ROOT / "exercises"
+
+_MASTER_RE = re.compile(r"^(\d{2})_[a-z0-9_]+\.ipynb$")
+_CONFIG_RE = re.compile(r"#\s+assignment\s+config\s*", re.IGNORECASE)
+# Settings every master gets, whatever it says: exception-based tests stored in the
+# notebook metadata (one self-contained student file), no otter export/zip/PDF steps.
+_FORCED_CONFIG = {
+    "init_cell": True,
+    "check_all_cell": False,
+    "export_cell": False,
+    "run_tests": False,
+    "solutions_pdf": False,
+    "template_pdf": False,
+    "tests": {"files": False, "ok_format": False},
+}
+_KEEP_CELL_METADATA = ("deletable", "editable", "tags")
+
+
+@dataclass
+class Build:
+    """Everything generated from one master."""
+
+    name: str
+    master: Path
+    student: nbformat.NotebookNode
+    tests: dict[str, str]
+    public_tests: dict[str, str]
+    points: dict[str, float]
+    manifest: dict[str, list[str]]
+    hidden_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def questions(self) -> list[str]:
+        return list(self.tests)
+
+    @property
+    def answer_names(self) -> list[str]:
+        names: list[str] = []
+        for q in self.questions:
+            names += [n for n in self.manifest[q] if n not in names]
+        return names
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(self.points.values()))
+
+
+def list_masters(masters_dir: str | Path | None = None) -> list[Path]:
+    """Masters ``NN_slug.ipynb`` in ``masters_dir``, sorted by number."""
+    folder = Path(masters_dir) if masters_dir is not None else MASTERS_DIR
+    return sorted(p for p in folder.glob("*.ipynb") if _MASTER_RE.match(p.name))
+
+
+def find_master(assignment: str, masters_dir: str | Path | None = None) -> Path:
+    """The master for ``assignment``: a number (``3`` or ``"03"``) or a stem (``"03_icc"``)."""
+    masters = list_masters(masters_dir)
+    text = str(assignment).strip()
+    if text.isdigit():
+        text = f"{int(text):02d}"
+    for path in masters:
+        if text in (path.stem, path.stem[:2]):
+            return path
+    known = ", ".join(p.stem for p in masters) or "none"
+    raise argument_error(
+        "grade", "assignment", "the number or name of a master notebook", assignment,
+        detail=f"masters are: {known}",
+        fix="Pass --assignment 01 (say), or point --masters at the folder that holds the masters.",
+    )
+
+
+def _source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def _prepare_master(nb: nbformat.NotebookNode, *, bundle: bool) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(nb)
+    configs = [c for c in nb.cells if c.cell_type == "raw" and _CONFIG_RE.match(_source(c))]
+    if len(configs) != 1:
+        raise ValueError(
+            f"A master needs exactly one raw cell starting with '# ASSIGNMENT CONFIG'; found {len(configs)}."
+        )
+    cell = configs[0]
+    config = yaml.safe_load(_source(cell)) or {}
+    config.update(copy.deepcopy(_FORCED_CONFIG))
+    if not bundle:
+        config["generate"] = False
+    elif not config.get("generate"):
+        config["generate"] = {}
+    cell.source = "# ASSIGNMENT CONFIG\n" + yaml.safe_dump(config, sort_keys=True)
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    return nb
+
+
+def run_otter_assign(master: str | Path, result: str | Path, *, bundle: bool = False) -> Path:
+    """Run ``otter assign`` on (a prepared copy of) ``master``; outputs go to ``result``.
+
+    ``result/autograder`` holds the notebook with solutions and all tests (and, with
+    ``bundle=True``, otter's autograder zip for Docker/Gradescope grading);
+    ``result/student`` holds the raw student notebook.
+    """
+    from otter.assign import main as otter_assign
+
+    master, result = Path(master).resolve(), Path(result).resolve()
+    src_dir = result / "src"
+    src_dir.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.read(master, as_version=4)
+    nbformat.write(_prepare_master(nb, bundle=bundle), src_dir / master.name)
+    quiet = io.StringIO()
+    otter_logger = logging.getLogger("otter")
+    old_level = otter_logger.level
+    otter_logger.setLevel(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+            otter_assign(str(src_dir / master.name), str(result / "dist"), no_pdfs=True,
+                         no_run_tests=True)
+    finally:
+        otter_logger.setLevel(old_level)
+    return result / "dist"
+
+
+def _stable_ids(nb: nbformat.NotebookNode) -> None:
+    seen: dict[str, int] = {}
+    for cell in nb.cells:
+        digest = hashlib.sha1(f"{cell.cell_type}\n{_source(cell)}".encode()).hexdigest()[:10]
+        seen[digest] = seen.get(digest, 0) + 1
+        cell["id"] = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
+
+
+def normalise_student(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Strip everything that could differ between two generations of the same master."""
+    nb = copy.deepcopy(nb)
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    otter_meta = nb.metadata.get("otter", {})
+    nb.metadata = nbformat.NotebookNode({
+        "kernelspec": {"display_name": "Python 3 (mlmlab)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+        "otter": otter_meta,
+    })
+    for cell in nb.cells:
+        cell.metadata = nbformat.NotebookNode(
+            {k: v for k, v in cell.metadata.items() if k in _KEEP_CELL_METADATA})
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        if "attachments" in cell and not cell["attachments"]:
+            del cell["attachments"]
+        cell.source = _source(cell).rstrip("\n")
+    _stable_ids(nb)
+    return nb
+
+
+def test_parameters(test_source: str, question: str) -> tuple[list[str], int]:
+    """Names read by a question's tests (their function parameters) and the number of hidden cases."""
+    tree = ast.parse(test_source)
+    names: list[str] = []
+    hidden = 0
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for deco in node.decorator_list:
+            if isinstance(deco, ast.Call):
+                for kw in deco.keywords:
+                    if kw.arg == "hidden" and isinstance(kw.value, ast.Constant) and kw.value.value:
+                        hidden += 1
+        for arg in node.args.args + node.args.kwonlyargs:
+            if arg.arg == "env":
+                raise ValueError(
+                    f"A test of question {question} takes 'env' (the whole notebook namespace). "
+                    "Graded tests may only read named answer variables: list them as parameters."
+                )
+            if arg.arg not in names:
+                names.append(arg.arg)
+        if node.args.vararg or node.args.kwarg:
+            raise ValueError(f"A test of question {question} uses *args/**kwargs; name each answer variable.")
+    return names, hidden
+
+
+def build(master: str | Path, *, bundle_dir: str | Path | None = None) -> Build:
+    """Run otter assign on ``master`` in a private temporary directory and collect the results.
+
+    With ``bundle_dir``, otter's whole output (autograder notebook, autograder zip for
+    ``otter grade``/Gradescope, student notebook) is also copied there.
+    """
+    from otter.test_files import ExceptionTestFile
+
+    master = Path(master).resolve()
+    with tempfile.TemporaryDirectory(prefix="mlmlab-assign-") as tmp:
+        dist = run_otter_assign(master, tmp, bundle=bundle_dir is not None)
+        ag = nbformat.read(dist / "autograder" / master.name, as_version=4)
+        student = nbformat.read(dist / "student" / master.name, as_version=4)
+        if bundle_dir is not None:
+            target = Path(bundle_dir) / master.stem
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(dist, target)
+    tests = dict(ag.metadata.get("otter", {}).get("tests", {}))
+    public = dict(student.metadata.get("otter", {}).get("tests", {}))
+    if not tests:
+        raise ValueError(f"Master {master.name} has no tests: every question needs a '# BEGIN TESTS' block.")
+    points, manifest, hidden = {}, {}, {}
+    for q, src in tests.items():
+        points[q] = float(ExceptionTestFile.from_string(src, path=q).possible)
+        manifest[q], hidden[q] = test_parameters(src, q)
+        if not manifest[q]:
+            raise ValueError(f"The tests of question {q} read no answer variable (no test function parameters).")
+    return Build(name=master.stem, master=master, student=normalise_student(student), tests=tests,
+                 public_tests=public, points=points, manifest=manifest, hidden_counts=hidden)
+
+
+def student_bytes(b: Build) -> str:
+    """The student notebook exactly as written to ``exercises/``."""
+    return nbformat.writes(b.student) + "\n"
+
+
+def exercise_path(b: Build, exercises_dir: str | Path | None = None) -> Path:
+    folder = Path(exercises_dir) if exercises_dir is not None else EXERCISES_DIR
+    return folder / f"{b.name}.ipynb"
+

@@ -1,0 +1,266 @@
+"""Execute one submission in a fresh kernel and export its answers as plain data (private).
+
+Run by :mod:`mlmlab.grading` as ``python -m mlmlab._grading_worker`` with a JSON
+request on stdin, in its own process session, one process per submission::
+
+    {"notebook": "<copy of the submission>", "workdir": "<kernel cwd>",
+     "progress": "<json file to write>", "names": ["rho", ...],
+     "time_limit": 600, "cell_timeout": 120, "max_output": 10000000}
+
+Every code cell runs in order in a new IPython kernel whose working directory is
+``workdir`` (a scratch copy; the submission itself is never touched). After
+each cell, a small export request (not stored in the kernel's history) turns the
+variables in ``names`` into plain JSON (:mod:`mlmlab._plain`), so answers given
+before a crash, a kernel exit or an endless loop still count. The progress file
+is rewritten after every cell; the grader reads it even if this process is killed.
+
+Cells that raise do not stop the run (later answers still count). A cell that
+runs longer than ``cell_timeout`` or prints more than ``max_output`` bytes is
+interrupted; if the kernel does not recover within a few seconds it is killed
+and the run ends. The run also ends when the kernel dies or ``time_limit``
+seconds have passed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from queue import Empty
+
+EXPORT_MARK = "<<mlmlab-grader-export>>"
+RECOVER_SECONDS = 5.0
+EXPORT_SECONDS = 30.0
+PRELOAD_SECONDS = 120.0
+# Imported once before the first cell (not counted against the cell time limit), so a
+# cell's time limit measures the student's code and not a cold import of the stack.
+PRELOAD = ("numpy", "pandas", "scipy.stats", "statsmodels.api", "matplotlib.pyplot", "otter", "mlmlab")
+
+
+def _preload_code() -> str:
+    lines = ["import importlib as __mlmlab_il"]
+    for name in PRELOAD:
+        lines.append(f"try:\n    __mlmlab_il.import_module({name!r})\nexcept Exception:\n    pass")
+    lines.append("del __mlmlab_il")
+    return "\n".join(lines) + "\n"
+
+
+def _first_line(source: str) -> str:
+    for line in source.splitlines():
+        if line.strip():
+            line = line.strip()
+            return line if len(line) <= 60 else line[:57] + "..."
+    return ""
+
+
+def _export_code(names: list[str]) -> str:
+    source = (Path(__file__).with_name("_plain.py")).read_text()
+    return (
+        "def __mlmlab_grader_export():\n"
+        "    ns = {'__name__': '__mlmlab_plain__'}\n"
+        f"    exec(compile({source!r}, '<mlmlab-grader>', 'exec'), ns)\n"
+        f"    return ns['dumps'](globals(), {names!r})\n"
+        f"print({EXPORT_MARK!r} + __mlmlab_grader_export())\n"
+        "del __mlmlab_grader_export\n"
+    )
+
+
+class _Kernel:
+    """A kernel plus the bookkeeping needed to run cells under limits."""
+
+    def __init__(self, workdir: str, max_output: int):
+        from jupyter_client.manager import KernelManager
+
+        env = dict(os.environ)
+        env.update({
+            "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        })
+        self.km = KernelManager(kernel_name="python3")
+        self.km.start_kernel(cwd=workdir, env=env)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=60)
+        self.max_output = max_output
+        self.output_used = 0
+        self.dead = False
+
+    @property
+    def pid(self):
+        prov = getattr(self.km, "provisioner", None)
+        return getattr(prov, "pid", None)
+
+    def alive(self) -> bool:
+        if self.dead:
+            return False
+        try:
+            return bool(self.km.is_alive())
+        except Exception:
+            return False
+
+    def _drain(self, msg_id: str, deadline: float, capture: list[str] | None, limited: bool):
+        """Read iopub until the request is idle. Returns (outcome, error)."""
+        error = None
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout", error
+            try:
+                msg = self.kc.get_iopub_msg(timeout=min(remaining, 0.5))
+            except Empty:
+                if not self.alive():
+                    return "dead", error
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                text = content.get("text", "")
+                if capture is not None:
+                    capture.append(text)
+                elif limited:
+                    self.output_used += len(text.encode("utf-8", "replace"))
+            elif kind in ("display_data", "execute_result", "update_display_data"):
+                if limited and capture is None:
+                    self.output_used += len(json.dumps(content.get("data", {})))
+            elif kind == "error":
+                error = {"ename": content.get("ename", "Error"), "evalue": content.get("evalue", "")}
+            elif kind == "status" and content.get("execution_state") == "idle":
+                return "done", error
+            if limited and self.output_used > self.max_output:
+                return "output", error
+
+    def run(self, code: str, timeout: float, *, store_history: bool = True,
+            capture: list[str] | None = None, limited: bool = True) -> dict:
+        """Run ``code``; outcome is done, timeout, output (limit hit) or dead."""
+        if not self.alive():
+            return {"outcome": "dead", "error": None}
+        msg_id = self.kc.execute(code, store_history=store_history, allow_stdin=False,
+                                 stop_on_error=False)
+        self.output_used = 0
+        outcome, error = self._drain(msg_id, time.monotonic() + max(timeout, 0.1), capture, limited)
+        if outcome in ("timeout", "output"):
+            self._interrupt(msg_id)
+        elif outcome == "dead":
+            self.dead = True
+        return {"outcome": outcome, "error": error}
+
+    def _interrupt(self, msg_id: str) -> None:
+        try:
+            self.km.interrupt_kernel()
+        except Exception:
+            pass
+        outcome, _ = self._drain(msg_id, time.monotonic() + RECOVER_SECONDS, [], False)
+        if outcome != "done":
+            self.kill()
+
+    def kill(self) -> None:
+        self.dead = True
+        try:
+            self.km.shutdown_kernel(now=True)
+        except Exception:
+            pass
+
+    def close(self) -> None:
+        try:
+            self.kc.stop_channels()
+        except Exception:
+            pass
+        if not self.dead:
+            self.kill()
+
+
+def _write(path: str, state: dict) -> None:
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(state, f, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def _parse_export(chunks: list[str]) -> str | None:
+    text = "".join(chunks)
+    lines = [ln for ln in text.splitlines() if ln.startswith(EXPORT_MARK)]
+    if not lines:
+        return None
+    payload = lines[-1][len(EXPORT_MARK):]
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return None
+    return payload if isinstance(data, dict) else None
+
+
+def execute(request: dict) -> dict:
+    """Run the submission described by ``request``; return (and keep writing) the progress state."""
+    import nbformat
+
+    start = time.monotonic()
+    deadline = start + float(request["time_limit"])
+    state = {"answers": "{}", "events": [], "cells_run": 0, "kernel_pid": None, "finished": False}
+    progress = request["progress"]
+    nb = nbformat.read(request["notebook"], as_version=4)
+    code_cells = [(i, c) for i, c in enumerate(nb.cells)
+                  if c.get("cell_type") == "code" and "".join(c.get("source", "")).strip()]
+    export = _export_code(list(request["names"]))
+    kernel = _Kernel(request["workdir"], int(request["max_output"]))
+    state["kernel_pid"] = kernel.pid
+    _write(progress, state)
+    kernel.run(_preload_code(), min(PRELOAD_SECONDS, max(deadline - time.monotonic(), 1.0)),
+               store_history=False, limited=False)
+    try:
+        for number, (index, cell) in enumerate(code_cells, start=1):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                state["events"].append({"kind": "time_limit", "cell": number})
+                break
+            source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+            timeout = min(float(request["cell_timeout"]), remaining)
+            result = kernel.run(source, timeout)
+            state["cells_run"] = number
+            where = {"cell": number, "line": _first_line(source)}
+            if result["error"] is not None:
+                state["events"].append({"kind": "error", **where, **result["error"]})
+            if result["outcome"] == "timeout":
+                kind = "cell_timeout" if timeout < remaining else "time_limit"
+                state["events"].append({"kind": kind, **where, "seconds": timeout})
+            elif result["outcome"] == "output":
+                state["events"].append({"kind": "output_limit", **where,
+                                        "bytes": int(request["max_output"])})
+            elif result["outcome"] == "dead":
+                state["events"].append({"kind": "kernel_died", **where})
+            if not kernel.alive():
+                if result["outcome"] != "dead":
+                    state["events"].append({"kind": "kernel_stopped", **where})
+                break
+            chunks: list[str] = []
+            exported = kernel.run(export, min(EXPORT_SECONDS, max(deadline - time.monotonic(), 1.0)),
+                                  store_history=False, capture=chunks, limited=False)
+            payload = _parse_export(chunks) if exported["outcome"] == "done" else None
+            if payload is not None:
+                state["answers"] = payload
+            _write(progress, state)
+            if not kernel.alive():
+                state["events"].append({"kind": "kernel_died", **where})
+                break
+            if time.monotonic() >= deadline:
+                if number < len(code_cells):
+                    state["events"].append({"kind": "time_limit", "cell": number + 1})
+                break
+    finally:
+        kernel.close()
+    state["finished"] = True
+    _write(progress, state)
+    return state
+
+
+def main() -> int:
+    request = json.load(sys.stdin)
+    execute(request)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
