@@ -106,6 +106,9 @@ def test_widget_redraws_when_the_slider_moves():
     slider.value = 1.5
     assert w.image.value != before_image
     assert "τ00 = 2.750" in w.note.value and "τ01 = 1.000" in w.note.value  # 2 - 1.5 + 2.25; -0.5 + 1.5
+    assert "SES − 1.50" in w.note.value
+    slider.value = -1.0
+    assert "SES + 1.00" in w.note.value
 
 
 @pytest.mark.parametrize("G", [[[1.0, 0.5], [0.2, 1.0]], [[-1.0, 0.0], [0.0, 1.0]], [[1.0, 2.0, 3.0]], "G"])

@@ -284,7 +284,8 @@ def centering_widget(lines, G, *, x_label="x", value=0.0, step=0.1):
 
     def text(shift):
         r = centering_update(shift, lines=lines, G=G).iloc[0]
-        return (f"<b>{x_label} − {shift:.2f}</b> as predictor: τ00 = {r['tau00']:.3f}, "
+        sign = "−" if shift >= 0 else "+"
+        return (f"<b>{x_label} {sign} {abs(shift):.2f}</b> as predictor: τ00 = {r['tau00']:.3f}, "
                 f"τ01 = {r['tau01']:.3f}, τ11 = {r['tau11']:.3f}, correlation = {r['corr']:.3f}")
 
     return slider_figure(draw, controls, text=text)
