@@ -26,7 +26,8 @@ def test_one_line_per_person_and_the_mean(sleep):
     means = sleep.groupby("Days")["Reaction"].mean()
     np.testing.assert_allclose(ax.lines[-1].get_ydata(), means.to_numpy())
     assert ax.get_xlabel() == "Days" and ax.get_ylabel() == "Reaction"
-    assert ax.get_title() == "Trajectories of 18 Subject levels"
+    assert ax.get_title() == "18 trajectories, one per Subject"
+    assert ax.get_legend_handles_labels()[1] == ["mean Reaction by Days"]
     fig, own = plt.subplots()
     assert plot_growth(sleep, time="Days", y="Reaction", group="Subject", mean=False, ax=own) is own
     assert len(own.lines) == 18

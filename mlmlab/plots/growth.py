@@ -77,11 +77,11 @@ def plot_growth(data, *, time, y, group, mean=True, ax=None):
         ax.plot(part[time], part[y], color="0.6", lw=0.9, alpha=0.8)
     if mean:
         means = data.groupby(time, observed=True)[y].mean()
-        ax.plot(means.index, means.to_numpy(), color="C3", lw=3, marker="o", label=f"mean {y} at each {time}")
+        ax.plot(means.index, means.to_numpy(), color="C3", lw=3, marker="o", label=f"mean {y} by {time}")
         ax.legend(frameon=False, loc="upper left")
     ax.set_xlabel(time)
     ax.set_ylabel(y)
-    ax.set_title(f"Trajectories of {len(levels)} {group} levels")
+    ax.set_title(f"{len(levels)} trajectories, one per {group}")
     return ax
 
 
