@@ -175,6 +175,10 @@ def parse_formula(formula, *, func: str = "fit") -> ParsedFormula:
         _fail(func, formula, f"the outcome {lhs!r} is not a single column name",
               fix="Create the transformed outcome as a column first, e.g. data['log_y'] = np.log(data['y']).")
     offset = tilde[0] + 1
+    if not rhs.strip():
+        _fail(func, formula, "there is nothing on the right of '~'")
+    if re.search(r"[+\-*/:]\s*$", rhs):
+        _fail(func, formula, f"it ends with the operator {rhs.rstrip()[-1]!r}; remove it or add the missing term")
     fixed_pieces, random = _split_rhs(rhs, offset, formula, func)
     if not random:
         _fail(func, formula, "it has no random-effect term such as (1 | g)",
