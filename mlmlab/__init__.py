@@ -6,6 +6,7 @@ Explicit re-exports only; each concept lives in its own module.
 from mlmlab import datasets
 from mlmlab import engine
 from mlmlab import simulate
+from mlmlab import studies
 from mlmlab.compare import compare
 from mlmlab.fitting import fit
 from mlmlab.icc import design_effect, effective_n, icc
@@ -20,6 +21,7 @@ __all__ = [
     "datasets",
     "engine",
     "simulate",
+    "studies",
     "fit",
     "MixedResult",
     "icc",

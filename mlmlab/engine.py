@@ -41,7 +41,7 @@ from scipy import sparse
 
 from mlmlab._checks import argument_error
 
-__all__ = ["EngineFit", "EngineFitMany", "fit", "fit_many", "start_values_for"]
+__all__ = ["EngineFit", "EngineFitMany", "fit", "fit_many", "start_values_for", "log_variance_se"]
 
 SINGULAR_TOL = 1e-4  # lme4's isSingular(tol = 1e-4) on the theta scale
 
@@ -287,6 +287,92 @@ def start_values_for(y, X, Z, groups, *, reml=True) -> dict:
         "beta": res.beta, "G": res.G, "sigma2": res.sigma2, "theta": res.theta, "llf": res.llf,
         "singular": res.singular, "converged": res.converged, "cov_re": res.G / res.sigma2,
     }
+
+
+def log_variance_se(Y, X, Z, groups, result, *, step=1e-3) -> np.ndarray:
+    """Standard errors of log τ00 and log σ² for random-intercept fits (Wald on the log scale).
+
+    Parameters
+    ----------
+    Y, X, Z, groups
+        The data of the fits, as passed to :func:`fit_many` (Z must have one column).
+    result : EngineFitMany or EngineFit
+        Fits of exactly these data (REML or ML; the same criterion is used).
+    step : float, default=1e-3
+        Finite-difference step on the log scale.
+
+    Returns
+    -------
+    ndarray of shape (R, 2)
+        SE of log τ̂00 and of log σ̂² for each replicate; NaN for singular fits (τ̂00 = 0 or
+        θ < 1e-4, as lme4's ``isSingular``): they have no log-scale Wald interval.
+
+    Notes
+    -----
+    The (RE)ML criterion with σ² not profiled is, with θ² = τ00/σ²,
+    −2ℓ(τ00, σ²) = log|V/σ²| [+ log|XᵀWX| for REML] + k log(2πσ²) + r²(θ)/σ², k = n − p (REML) or n
+    (ML, β profiled out). Its Hessian in (log τ00, log σ²), by central differences, is twice the
+    observed information; the SEs are the square roots of the diagonal of its inverse. A 95 %
+    interval for τ00 is then exp(log τ̂00 ± 1.96 SE): never negative, and asymmetric as it should be.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = np.repeat(np.arange(40), 10)
+    >>> y = np.random.default_rng(0).normal(0, 1, 40)[g] + np.random.default_rng(1).normal(0, 1, 400)
+    >>> res = fit(y, np.ones(400), np.ones(400), g)
+    >>> log_variance_se(y, np.ones(400), np.ones(400), g, res).round(3)
+    array([[0.259, 0.075]])
+
+    Taught in lesson 08.
+    """
+    func = "engine.log_variance_se"
+    Yarr = _as_outcome(Y, func, "Y", many=True)
+    n = Yarr.shape[1]
+    X = _as_design(X, n, func, "X")
+    Z = _as_design(Z, n, func, "Z")
+    if Z.shape[1] != 1:
+        raise argument_error(func, "Z", "one column (random intercepts or one random effect)", Z,
+                             fix="Log-scale Wald intervals are implemented for one random effect per group.")
+    codes, J = _as_groups(groups, n, func)
+    if not isinstance(result, (EngineFit, EngineFitMany)):
+        raise argument_error(func, "result", "the output of engine.fit or engine.fit_many", result, kind=TypeError)
+    tau2 = np.atleast_1d(np.asarray(result.G, dtype=float).reshape(-1))
+    s2 = np.atleast_1d(np.asarray(result.sigma2, dtype=float))
+    if tau2.shape[0] != Yarr.shape[0]:
+        raise argument_error(func, "result", f"fits of the {Yarr.shape[0]} replicates in Y", result,
+                             detail=f"it holds {tau2.shape[0]}")
+    des = _Design(X, Z, codes, J, func)
+    resp = des.response(Yarr)
+    ok = np.flatnonzero((tau2 > 0) & ~np.atleast_1d(result.singular))
+    out = np.full((Yarr.shape[0], 2), np.nan)
+    if ok.size == 0:
+        return out
+    h = float(step)
+    grid = np.array([(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)], dtype=float) * h  # 9 points
+    a = (np.log(tau2[ok])[:, None] + grid[:, 0]).ravel()
+    b = (np.log(s2[ok])[:, None] + grid[:, 1]).ravel()
+    idx = np.repeat(ok, grid.shape[0])
+    theta = np.exp(0.5 * (a - b))
+    logdet, XtWX, XtWy, ytWy = _pieces_q1(des, resp, theta, idx)
+    beta = np.linalg.solve(XtWX, XtWy[..., None])[..., 0]
+    r2 = ytWy - np.einsum("kp,kp->k", beta, XtWy)
+    k = n - des.p if result.reml else n
+    D = logdet + k * b + r2 * np.exp(-b)
+    if result.reml:
+        D = D + np.linalg.slogdet(XtWX)[1]
+    D = D.reshape(ok.size, 3, 3)  # [a index, b index]
+    H = np.empty((ok.size, 2, 2))
+    H[:, 0, 0] = (D[:, 2, 1] - 2 * D[:, 1, 1] + D[:, 0, 1]) / h ** 2
+    H[:, 1, 1] = (D[:, 1, 2] - 2 * D[:, 1, 1] + D[:, 1, 0]) / h ** 2
+    H[:, 0, 1] = H[:, 1, 0] = (D[:, 2, 2] - D[:, 2, 0] - D[:, 0, 2] + D[:, 0, 0]) / (4 * h ** 2)
+    info = 0.5 * H
+    det = info[:, 0, 0] * info[:, 1, 1] - info[:, 0, 1] ** 2
+    good = np.isfinite(det) & (det > 0) & (info[:, 0, 0] > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(np.stack([info[:, 1, 1], info[:, 0, 0]], axis=1) / det[:, None])
+    out[ok] = np.where(good[:, None], se, np.nan)
+    return out
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -541,7 +627,9 @@ def _optimize_q1(des, f, R):
     lo = grid[np.maximum(k - 1, 0)]
     hi = np.where(k == G - 1, grid[-1] * 100.0, grid[np.minimum(k + 1, G - 1)])
     theta, fval, conv = _brent_bounded(f, lo, hi, xatol=1e-10 * max(grid[1], 1e-8) + 1e-12)
-    at_zero = vals[:, 0] <= fval  # the boundary θ = 0 (no group variance) beats the interior
+    # the boundary θ = 0 (no group variance) beats the interior, or ties with it within rounding
+    # (near 0 the deviance changes with θ², so Brent's last points there are numerically equal)
+    at_zero = vals[:, 0] <= fval + 1e-11 * np.maximum(1.0, np.abs(fval))
     theta = np.where(at_zero, 0.0, theta)
     return theta[:, None], conv | at_zero
 

@@ -300,3 +300,37 @@ def test_fit_many_row_equals_fit_property(design, R):
     for r in range(R):
         one = engine.fit(Y[r], X, Z, g, reml=reml)
         assert one.llf == pytest.approx(many.llf[r], abs=1e-7)
+
+
+# ----------------------------------------------------------------------------- log-scale SEs
+def test_log_variance_se_matches_balanced_anova_theory():
+    """Balanced one-way data: Var(τ̂00) ≈ 2/m² [(σ² + mτ00)²/(J − 1) + σ⁴/(J(m − 1))], Var(σ̂²) ≈ 2σ⁴/(n − J)."""
+    rng = np.random.default_rng(21)
+    J, m = 60, 8
+    g = np.repeat(np.arange(J), m)
+    ones = np.ones(J * m)
+    Y = rng.normal(0, np.sqrt(0.6), (300, J))[:, g] + rng.normal(0, 1, (300, J * m))
+    for reml in (True, False):
+        res = engine.fit_many(Y, ones, ones, g, reml=reml)
+        se = engine.log_variance_se(Y, ones, ones, g, res)
+        t, s2 = res.G[:, 0, 0], res.sigma2
+        theory_tau = np.sqrt(2 / m**2 * ((s2 + m * t) ** 2 / (J - 1) + s2**2 / (J * (m - 1)))) / t
+        ok = ~res.singular
+        np.testing.assert_allclose(se[ok, 0], theory_tau[ok], rtol=0.05)
+        np.testing.assert_allclose(se[:, 1], np.sqrt(2 / (J * m - J)), rtol=0.03)
+        # and they describe the actual spread of the estimates across replicates
+        assert np.std(np.log(t[ok])) == pytest.approx(np.mean(se[ok, 0]), rel=0.15)
+
+
+def test_log_variance_se_singular_and_errors():
+    y = datasets.load("dyestuff2")["Yield"].to_numpy()
+    g = datasets.load("dyestuff2")["Batch"]
+    res = engine.fit(y, np.ones(30), np.ones(30), g)
+    assert np.isnan(engine.log_variance_se(y, np.ones(30), np.ones(30), g, res)).all()
+    with pytest.raises(ValueError, match=r"The 'Z' argument of engine.log_variance_se must be one column"):
+        engine.log_variance_se(y, np.ones(30), np.ones((30, 2)), g, res)
+    with pytest.raises(TypeError, match=r"The 'result' argument of engine.log_variance_se must be the output "
+                                        r"of engine.fit or engine.fit_many"):
+        engine.log_variance_se(y, np.ones(30), np.ones(30), g, {"G": 1})
+    with pytest.raises(ValueError, match=r"must be fits of the 2 replicates in Y\. .*it holds 1"):
+        engine.log_variance_se(np.vstack([y, y]), np.ones(30), np.ones(30), g, res)

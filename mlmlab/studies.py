@@ -1,0 +1,562 @@
+"""Ready-made simulation studies for the lessons.
+
+Each study simulates many data sets whose truth is known (with :mod:`mlmlab.simulate`), fits them
+all at once with :func:`mlmlab.engine.fit_many`, and returns a tidy DataFrame: one row per condition
+(and, where it helps, per parameter or method), never printed or rounded.
+
+* :func:`ols_vs_mlm` — what ignoring clustering does to standard errors and type-I error;
+* :func:`ml_vs_reml_bias` — ML underestimates variances with few groups, REML much less;
+* :func:`lrt_null_distribution` — the likelihood-ratio statistic for τ00 = 0 is a 50:50 mixture of
+  χ²₀ and χ²₁, so the naive χ²₁ p-value is too large; :func:`lrt_rejection_rates` summarises it;
+* :func:`sample_size_study` — bias, CI coverage and power by number of groups and group size.
+
+All take ``rng`` (None, an int, or a Generator: the same int gives the same table) and show a
+notebook-aware progress bar (``tqdm.auto``) when they run longer than a second; ``progress=False``
+turns it off.
+
+Tests of fixed effects in the multilevel model use t distributions with the *between-within*
+degrees of freedom of R's nlme: J − 1 − (number of level-2 predictors) for a level-2 predictor,
+n − J − (number of level-1 predictors) for a level-1 predictor. For a balanced random-intercept
+design the level-2 test is then exact.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from tqdm.auto import tqdm
+
+from mlmlab import engine
+from mlmlab._checks import argument_error, check_choice, check_positive_int, check_random_state
+from mlmlab.simulate import simulate_two_level_many
+
+__all__ = ["ols_vs_mlm", "ml_vs_reml_bias", "lrt_null_distribution", "lrt_rejection_rates", "sample_size_study"]
+
+_CHUNK = 250  # replicates per design draw: each chunk gets fresh predictors and group sizes
+
+
+# ----------------------------------------------------------------------------- helpers
+def _progress(total, progress, desc):
+    return tqdm(total=total, disable=not progress, desc=desc, delay=1.0, leave=False)
+
+
+def _check_values(values, func, arg, *, integer=False, low=None, high=None, low_open=False, high_open=False):
+    """A non-empty 1-D list of numbers within bounds."""
+    arr = np.atleast_1d(np.asarray(values, dtype=object))
+    if arr.ndim != 1 or arr.size == 0:
+        raise argument_error(func, arg, "a non-empty list of numbers", values, kind=TypeError)
+    out = []
+    for v in arr:
+        if isinstance(v, bool) or not isinstance(v, (numbers.Real, np.number)):
+            raise argument_error(func, arg, "a list of numbers", values, kind=TypeError)
+        if integer and v != int(v):
+            raise argument_error(func, arg, "a list of whole numbers", values)
+        bad_low = low is not None and (v <= low if low_open else v < low)
+        bad_high = high is not None and (v >= high if high_open else v > high)
+        if bad_low or bad_high:
+            lo = "" if low is None else f"{'>' if low_open else '≥'} {low}"
+            hi = "" if high is None else f"{'<' if high_open else '≤'} {high}"
+            rng_txt = " and ".join(t for t in (lo, hi) if t)
+            raise argument_error(func, arg, f"a list of numbers {rng_txt}", values, detail=f"{v!r} is not")
+        out.append(int(v) if integer else float(v))
+    return out
+
+
+def _check_alpha(alpha, func):
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
+        raise argument_error(func, "alpha", "a number between 0 and 1", alpha)
+    return float(alpha)
+
+
+def _check_variance(v, func, arg, *, positive=False):
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0 or (positive and v == 0):
+        raise argument_error(func, arg, "a positive number" if positive else "a non-negative number", v)
+    return float(v)
+
+
+def _chunks(n_reps):
+    full, rest = divmod(n_reps, _CHUNK)
+    return [_CHUNK] * full + ([rest] if rest else [])
+
+
+def _ols(Y, X):
+    """OLS for every row of Y at once: coefficients (R, p) and their usual SEs (R, p)."""
+    n, p = X.shape
+    XtX_inv = np.linalg.inv(X.T @ X)
+    B = Y @ X @ XtX_inv
+    resid = Y - B @ X.T
+    s2 = np.einsum("rn,rn->r", resid, resid) / (n - p)
+    return B, np.sqrt(s2[:, None] * np.diag(XtX_inv)[None, :])
+
+
+def _ols_llf(Y, X, reml):
+    """Log-likelihood of the model without random effects (the engine's θ = 0), every row of Y."""
+    n, p = X.shape
+    B = Y @ X @ np.linalg.inv(X.T @ X)
+    resid = Y - B @ X.T
+    rss = np.einsum("rn,rn->r", resid, resid)
+    k = n - p if reml else n
+    dev = k * (1 + np.log(2 * np.pi * rss / k))
+    if reml:
+        dev = dev + np.linalg.slogdet(X.T @ X)[1]
+    return -0.5 * dev
+
+
+def _between_within_df(n, J, level):
+    """nlme's denominator degrees of freedom: per fixed-effect column, given its level (1 or 2)."""
+    level = np.asarray(level)
+    n2, n1 = int(np.sum(level == 2)), int(np.sum(level == 1))
+    return np.where(level == 2, J - 1 - n2, n - J - n1)
+
+
+def _two_sided_p(est, se, df):
+    return 2 * stats.t.sf(np.abs(est / se), df)
+
+
+# ----------------------------------------------------------------------------- OLS vs MLM
+def ols_vs_mlm(icc_values, group_sizes, *, n_groups=30, n_reps=500, effect=0.0, alpha=0.05, rng=None,
+               progress=True):
+    """Type-I error and standard errors when clustering is ignored (OLS) or modelled (MLM).
+
+    For every ICC ρ and group size n, ``n_reps`` data sets of ``n_groups`` groups are simulated from
+    y_ij = γ00 + γ01 w_j + γ10 x_ij + u0j + e_ij with τ00 = ρ and σ² = 1 − ρ (total variance 1),
+    w a level-2 and x a level-1 predictor (both N(0, 1)), γ01 = γ10 = ``effect``. Each is fitted by
+    OLS (``y ~ w + x``) and by the random-intercept model (REML, :func:`mlmlab.engine.fit_many`),
+    and both predictors' coefficients are tested at level ``alpha``.
+
+    Parameters
+    ----------
+    icc_values : list of float
+        Intraclass correlations ρ in [0, 1).
+    group_sizes : list of int
+        Units per group n (at least 2).
+    n_groups : int, default=30
+        Number of groups J.
+    n_reps : int, default=500
+        Simulated data sets per condition.
+    effect : float, default=0.0
+        True value of γ01 and γ10; 0 makes the rejection rates type-I error rates.
+    alpha : float, default=0.05
+        Significance level.
+    rng : None, int or numpy.random.Generator, default=None
+        Source of randomness.
+    progress : bool, default=True
+        Show a progress bar (only if the study takes more than a second).
+
+    Returns
+    -------
+    DataFrame
+        One row per ICC, group size and predictor, with columns ``icc``, ``group_size``,
+        ``n_groups``, ``predictor`` ("w" or "x"), ``level`` (2 or 1), ``design_effect``
+        (1 + (n − 1)ρ), ``sd_ols`` (empirical SD of the OLS estimates), ``se_ols`` (mean OLS SE),
+        ``se_mlm`` (mean multilevel SE), ``se_ratio`` (se_mlm / se_ols), ``variance_inflation``
+        ((sd_ols / se_ols)², the true over the claimed variance of OLS), ``type1_ols`` and
+        ``type1_mlm`` (rejection rates; power when ``effect`` ≠ 0), ``mc_se`` (Monte Carlo SE of a
+        rejection rate equal to ``alpha``), ``n_reps``.
+
+    Notes
+    -----
+    For a level-2 predictor the OLS variance is too small by about the design effect
+    1 + (n − 1)ρ, so ``variance_inflation`` and ``se_ratio``² track it and ``type1_ols`` grows with
+    ρ and n; for a level-1 predictor the inflation stays near (or below) 1. The multilevel tests use
+    t with between-within degrees of freedom (module notes). Predictors are drawn afresh for every
+    block of 250 replicates.
+
+    Examples
+    --------
+    >>> tab = ols_vs_mlm([0.0, 0.2], [10], n_reps=500, rng=1, progress=False)
+    >>> tab[["icc", "predictor", "design_effect", "variance_inflation", "type1_ols", "type1_mlm"]].round(2)
+       icc predictor  design_effect  variance_inflation  type1_ols  type1_mlm
+    0  0.0         w            1.0                0.93       0.04       0.03
+    1  0.0         x            1.0                0.92       0.04       0.04
+    2  0.2         w            2.8                3.30       0.27       0.08
+    3  0.2         x            2.8                0.96       0.04       0.04
+
+    Taught in lesson 01.
+    """
+    func = "ols_vs_mlm"
+    iccs = _check_values(icc_values, func, "icc_values", low=0.0, high=1.0, high_open=True)
+    sizes = _check_values(group_sizes, func, "group_sizes", integer=True, low=2)
+    J = check_positive_int(n_groups, func, "n_groups", minimum=3)
+    R = check_positive_int(n_reps, func, "n_reps")
+    if isinstance(effect, bool) or not isinstance(effect, numbers.Real):
+        raise argument_error(func, "effect", "a number", effect, kind=TypeError)
+    alpha = _check_alpha(alpha, func)
+    rng = check_random_state(rng)
+    rows = []
+    chunks = _chunks(R)
+    with _progress(len(iccs) * len(sizes) * len(chunks), progress, func) as bar:
+        for icc in iccs:
+            for m in sizes:
+                est, se_o, se_m, rej_o, rej_m = [], [], [], [], []
+                for size in chunks:
+                    reps = simulate_two_level_many(
+                        J, m, fixed={"Intercept": 0.0, "w": effect, "x": effect}, G=icc, sigma=np.sqrt(1 - icc),
+                        predictors={"w": "level2", "x": "level1"}, n_reps=size, rng=rng)
+                    n = reps.Y.shape[1]
+                    b_ols, s_ols = _ols(reps.Y, reps.X)
+                    fits = engine.fit_many(reps.Y, reps.X, reps.Z, reps.groups)
+                    df_mlm = _between_within_df(n, J, [0, 2, 1])
+                    cols = [1, 2]  # w, x
+                    est.append(b_ols[:, cols])
+                    se_o.append(s_ols[:, cols])
+                    se_m.append(fits.se[:, cols])
+                    rej_o.append(_two_sided_p(b_ols[:, cols], s_ols[:, cols], n - 3) < alpha)
+                    rej_m.append(_two_sided_p(fits.beta[:, cols], fits.se[:, cols], df_mlm[cols]) < alpha)
+                    bar.update()
+                est, se_o, se_m = np.concatenate(est), np.concatenate(se_o), np.concatenate(se_m)
+                rej_o, rej_m = np.concatenate(rej_o), np.concatenate(rej_m)
+                for k, (name, level) in enumerate((("w", 2), ("x", 1))):
+                    sd = np.std(est[:, k], ddof=1)
+                    rows.append({
+                        "icc": icc, "group_size": m, "n_groups": J, "predictor": name, "level": level,
+                        "design_effect": 1 + (m - 1) * icc, "sd_ols": sd, "se_ols": se_o[:, k].mean(),
+                        "se_mlm": se_m[:, k].mean(), "se_ratio": se_m[:, k].mean() / se_o[:, k].mean(),
+                        "variance_inflation": (sd / se_o[:, k].mean()) ** 2,
+                        "type1_ols": rej_o[:, k].mean(), "type1_mlm": rej_m[:, k].mean(),
+                        "mc_se": np.sqrt(alpha * (1 - alpha) / R), "n_reps": R,
+                    })
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- ML vs REML
+def ml_vs_reml_bias(n_groups_values, *, group_size=10, tau2=0.5, sigma2=1.0, n_reps=500, rng=None, progress=True):
+    """Bias of ML and REML estimates of τ00 and σ² across the number of groups.
+
+    Each data set follows y_ij = γ00 + γ10 x_ij + u0j + e_ij (γ = 0, x ~ N(0, 1) at level 1) and is
+    fitted twice, by ML and by REML, with :func:`mlmlab.engine.fit_many`.
+
+    Parameters
+    ----------
+    n_groups_values : list of int
+        Numbers of groups J (at least 2) to compare.
+    group_size : int, default=10
+        Units per group.
+    tau2 : float, default=0.5
+        True random-intercept variance τ00.
+    sigma2 : float, default=1.0
+        True level-1 variance σ².
+    n_reps : int, default=500
+        Data sets per number of groups.
+    rng : None, int or numpy.random.Generator, default=None
+        Source of randomness.
+    progress : bool, default=True
+        Show a progress bar (only if the study takes more than a second).
+
+    Returns
+    -------
+    DataFrame
+        One row per number of groups, method and parameter: ``n_groups``, ``group_size``,
+        ``method`` ("ML"/"REML"), ``parameter`` ("tau2"/"sigma2"), ``truth``, ``mean`` (of the
+        estimates), ``bias``, ``relative_bias`` (bias / truth), ``sd`` (of the estimates),
+        ``mc_se`` (Monte Carlo SE of the bias, sd/√n_reps), ``share_singular`` (singular fits, τ̂00 ≈ 0),
+        ``n_reps``.
+
+    Notes
+    -----
+    ML ignores the degrees of freedom spent on β, so for balanced data its τ̂00 is too small by
+    about (τ00 + σ²/n)/J; REML removes this. REML estimates are truncated at 0, which adds a small
+    positive bias when τ00 is small relative to σ²/n.
+
+    Examples
+    --------
+    >>> tab = ml_vs_reml_bias([5, 50], n_reps=300, rng=2, progress=False)
+    >>> tab.query("parameter == 'tau2'")[["n_groups", "method", "bias", "mc_se"]].round(3)
+       n_groups method   bias  mc_se
+    0         5     ML -0.133  0.017
+    2         5   REML -0.019  0.022
+    4        50     ML -0.016  0.007
+    6        50   REML -0.004  0.007
+
+    Taught in lesson 05.
+    """
+    func = "ml_vs_reml_bias"
+    Js = _check_values(n_groups_values, func, "n_groups_values", integer=True, low=2)
+    m = check_positive_int(group_size, func, "group_size", minimum=2)
+    tau2 = _check_variance(tau2, func, "tau2")
+    sigma2 = _check_variance(sigma2, func, "sigma2", positive=True)
+    R = check_positive_int(n_reps, func, "n_reps")
+    rng = check_random_state(rng)
+    rows = []
+    chunks = _chunks(R)
+    with _progress(len(Js) * len(chunks), progress, func) as bar:
+        for J in Js:
+            est = {(meth, par): [] for meth in ("ML", "REML") for par in ("tau2", "sigma2")}
+            singular = {"ML": [], "REML": []}
+            for size in chunks:
+                reps = simulate_two_level_many(J, m, fixed={"Intercept": 0.0, "x": 0.0}, G=tau2,
+                                               sigma=np.sqrt(sigma2), n_reps=size, rng=rng)
+                for meth, reml in (("ML", False), ("REML", True)):
+                    fits = engine.fit_many(reps.Y, reps.X, reps.Z, reps.groups, reml=reml)
+                    est[meth, "tau2"].append(fits.G[:, 0, 0])
+                    est[meth, "sigma2"].append(fits.sigma2)
+                    singular[meth].append(fits.singular)
+                bar.update()
+            for (meth, par), vals in est.items():
+                v = np.concatenate(vals)
+                truth = tau2 if par == "tau2" else sigma2
+                rows.append({
+                    "n_groups": J, "group_size": m, "method": meth, "parameter": par, "truth": truth,
+                    "mean": v.mean(), "bias": v.mean() - truth,
+                    "relative_bias": (v.mean() - truth) / truth if truth > 0 else np.nan,
+                    "sd": v.std(ddof=1), "mc_se": v.std(ddof=1) / np.sqrt(R),
+                    "share_singular": np.concatenate(singular[meth]).mean(), "n_reps": R,
+                })
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- LRT null distribution
+def lrt_null_distribution(n_groups, group_size, *, n_reps=1000, methods=("REML", "ML"), alpha=0.05, rng=None,
+                          progress=True):
+    """Likelihood-ratio statistics for H0: τ00 = 0 on data simulated without any group effect.
+
+    Each data set is pure noise (y_ij = γ00 + e_ij, σ² = 1); the random-intercept model is compared
+    with the model without random effects (same fixed part) by LR = 2(ℓ_mixed − ℓ_no-groups).
+
+    Parameters
+    ----------
+    n_groups : int
+        Number of groups J.
+    group_size : int
+        Units per group.
+    n_reps : int, default=1000
+        Simulated data sets.
+    methods : sequence of {"REML", "ML"}, default=("REML", "ML")
+        Likelihoods to compare (both models are fitted with the same one).
+    alpha : float, default=0.05
+        Significance level of the rejection flags.
+    rng : None, int or numpy.random.Generator, default=None
+        Source of randomness.
+    progress : bool, default=True
+        Show a progress bar (only if the study takes more than a second).
+
+    Returns
+    -------
+    DataFrame
+        One row per replicate and method: ``rep``, ``method``, ``lr`` (exactly 0 when τ̂00 = 0),
+        ``p_naive`` (P(χ²₁ ≥ LR)), ``p_mixture`` (the 50:50 χ²₀/χ²₁ mixture: P(χ²₁ ≥ LR)/2 for
+        LR > 0, else 1), ``reject_naive``, ``reject_mixture`` (p < ``alpha``).
+        :func:`lrt_rejection_rates` summarises it.
+
+    Notes
+    -----
+    Under H0 the variance sits on the edge of its parameter space, so in about half of the data
+    sets τ̂00 = 0 and LR = 0; otherwise LR behaves like χ²₁ (Self & Liang 1987; Stram & Lee 1994).
+    The naive χ²₁ test therefore rejects at about alpha/2; halving its p-value fixes it. In finite
+    samples a little more than half of the LRs are 0 (for balanced data exactly the probability
+    that the between-group mean square is below the within-group one, an F probability, for REML),
+    so even the mixture test is slightly conservative.
+
+    Examples
+    --------
+    >>> tab = lrt_null_distribution(20, 10, n_reps=1000, rng=3, progress=False)
+    >>> lrt_rejection_rates(tab)[["method", "share_zero", "reject_naive", "reject_mixture"]].round(3)
+      method  share_zero  reject_naive  reject_mixture
+    0     ML       0.611         0.020           0.036
+    1   REML       0.542         0.025           0.045
+
+    Taught in lesson 06.
+    """
+    func = "lrt_null_distribution"
+    J = check_positive_int(n_groups, func, "n_groups", minimum=2)
+    m = check_positive_int(group_size, func, "group_size", minimum=2)
+    R = check_positive_int(n_reps, func, "n_reps")
+    if isinstance(methods, str):
+        methods = (methods,)
+    methods = [check_choice(meth, ("REML", "ML"), func, "methods") for meth in methods]
+    alpha = _check_alpha(alpha, func)
+    rng = check_random_state(rng)
+    chunks = _chunks(R)
+    out = {meth: [] for meth in methods}
+    with _progress(len(chunks), progress, func) as bar:
+        for size in chunks:
+            reps = simulate_two_level_many(J, m, fixed={"Intercept": 0.0}, G=0.0, sigma=1.0, predictors={},
+                                           n_reps=size, rng=rng)
+            for meth in methods:
+                reml = meth == "REML"
+                fits = engine.fit_many(reps.Y, reps.X, reps.Z, reps.groups, reml=reml)
+                lr = 2 * (fits.llf - _ols_llf(reps.Y, reps.X, reml))
+                out[meth].append(np.where(fits.theta[:, 0] == 0, 0.0, np.maximum(lr, 0.0)))
+            bar.update()
+    frames = []
+    for meth in methods:
+        lr = np.concatenate(out[meth])
+        p_naive = stats.chi2.sf(lr, 1)
+        p_mix = np.where(lr > 0, 0.5 * p_naive, 1.0)
+        frames.append(pd.DataFrame({"rep": np.arange(R), "method": meth, "lr": lr, "p_naive": p_naive,
+                                    "p_mixture": p_mix, "reject_naive": p_naive < alpha,
+                                    "reject_mixture": p_mix < alpha}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def lrt_rejection_rates(table):
+    """Summarise :func:`lrt_null_distribution`: share of LR = 0 and rejection rates per method.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The output of :func:`lrt_null_distribution`.
+
+    Returns
+    -------
+    DataFrame
+        One row per method: ``method``, ``n_reps``, ``share_zero`` (share of LR = 0, about 0.5),
+        ``reject_naive``, ``reject_mixture`` (rejection rates at the study's alpha), ``mc_se``
+        (binomial Monte Carlo SE of a rate of 0.05).
+
+    Examples
+    --------
+    >>> tab = lrt_null_distribution(10, 5, n_reps=50, methods="ML", rng=0, progress=False)
+    >>> list(lrt_rejection_rates(tab).columns)
+    ['method', 'n_reps', 'share_zero', 'reject_naive', 'reject_mixture', 'mc_se']
+
+    Taught in lesson 06.
+    """
+    need = ["method", "lr", "reject_naive", "reject_mixture"]
+    if not isinstance(table, pd.DataFrame) or any(c not in table.columns for c in need):
+        raise argument_error("lrt_rejection_rates", "table", "the DataFrame returned by lrt_null_distribution",
+                             table, detail="it needs columns " + ", ".join(need), kind=TypeError)
+    g = table.groupby("method", sort=True)
+    out = pd.DataFrame({
+        "n_reps": g.size(),
+        "share_zero": g["lr"].apply(lambda s: float(np.mean(s == 0))),
+        "reject_naive": g["reject_naive"].mean(),
+        "reject_mixture": g["reject_mixture"].mean(),
+    }).reset_index()
+    out["mc_se"] = np.sqrt(0.05 * 0.95 / out["n_reps"])
+    return out
+
+
+# ----------------------------------------------------------------------------- sample size
+def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.25, sigma2=1.0, n_reps=500,
+                      alpha=0.05, test="t", rng=None, progress=True):
+    """Bias, confidence-interval coverage and power by number of groups and group size.
+
+    Data follow y_ij = γ00 + γ10 x_ij + γ01 w_j + u0j + e_ij with x a level-1 and w a level-2
+    predictor (N(0, 1)), u0j ~ N(0, τ00), e_ij ~ N(0, σ²); each data set is fitted by REML with
+    :func:`mlmlab.engine.fit_many`.
+
+    Parameters
+    ----------
+    n_groups_values : list of int
+        Numbers of groups J (at least 3).
+    group_size_values : list of int
+        Units per group (at least 2).
+    fixed : dict, default={"Intercept": 0, "x": 0.3, "w": 0.3}
+        True fixed effects (keys Intercept, x, w; missing ones are 0).
+    tau2 : float, default=0.25
+        True random-intercept variance τ00 (positive).
+    sigma2 : float, default=1.0
+        True level-1 variance σ².
+    n_reps : int, default=500
+        Data sets per condition.
+    alpha : float, default=0.05
+        1 − confidence level, and the level of the tests.
+    test : {"t", "z"}, default="t"
+        Reference distribution for the fixed effects: t with between-within degrees of freedom
+        (module notes) or the standard normal (a Wald z test, what a plain summary table implies).
+    rng : None, int or numpy.random.Generator, default=None
+        Source of randomness.
+    progress : bool, default=True
+        Show a progress bar (only if the study takes more than a second).
+
+    Returns
+    -------
+    DataFrame
+        One row per J, group size and parameter ("x", "w", "tau2"): ``n_groups``, ``group_size``,
+        ``parameter``, ``level`` (1, 2, or "variance"), ``truth``, ``mean``, ``bias``,
+        ``relative_bias``, ``sd`` (empirical SD of the estimates), ``mean_se`` (mean reported SE;
+        for tau2 the delta-method SE τ̂ · SE(log τ̂), over non-singular fits), ``coverage`` (share of
+        (1 − alpha) intervals containing the truth), ``power`` (share rejecting "parameter = 0";
+        for tau2 the LRT with the 50:50 χ²₀/χ²₁ mixture), ``share_singular``, ``n_reps``.
+
+    Notes
+    -----
+    Intervals for τ00 are Wald intervals on the log scale, exp(log τ̂00 ± z SE) with the SE from
+    the observed information (:func:`mlmlab.engine.log_variance_se`). A singular fit (τ̂00 = 0,
+    or θ < 1e-4 as lme4 flags it) has no such interval and counts as *not* covering;
+    ``share_singular`` shows how often that happens. Predictors and the design are drawn afresh for every block of 250 replicates.
+
+    Examples
+    --------
+    >>> tab = sample_size_study([10, 50], [5], n_reps=500, rng=4, progress=False)
+    >>> tab[["n_groups", "parameter", "bias", "coverage", "power"]].round(2)
+       n_groups parameter  bias  coverage  power
+    0        10         x -0.01      0.94   0.52
+    1        10         w  0.00      0.96   0.18
+    2        10      tau2  0.01      0.86   0.43
+    3        50         x -0.00      0.96   1.00
+    4        50         w -0.00      0.95   0.98
+    5        50      tau2 -0.01      0.97   0.96
+
+    Taught in lesson 08.
+    """
+    func = "sample_size_study"
+    Js = _check_values(n_groups_values, func, "n_groups_values", integer=True, low=3)
+    ms = _check_values(group_size_values, func, "group_size_values", integer=True, low=2)
+    if fixed is None:
+        fixed = {"Intercept": 0.0, "x": 0.3, "w": 0.3}
+    if not isinstance(fixed, dict) or any(k not in ("Intercept", "x", "w") for k in fixed):
+        raise argument_error(func, "fixed", "a dict with keys among Intercept, x, w", fixed,
+                             fix="For example fixed={'Intercept': 0, 'x': 0.3, 'w': 0.3}.")
+    tau2 = _check_variance(tau2, func, "tau2", positive=True)
+    sigma2 = _check_variance(sigma2, func, "sigma2", positive=True)
+    R = check_positive_int(n_reps, func, "n_reps")
+    alpha = _check_alpha(alpha, func)
+    test = check_choice(test, ("t", "z"), func, "test")
+    rng = check_random_state(rng)
+    z = stats.norm.ppf(1 - alpha / 2)
+    rows = []
+    chunks = _chunks(R)
+    with _progress(len(Js) * len(ms) * len(chunks), progress, func) as bar:
+        for J in Js:
+            for m in ms:
+                acc = {k: [] for k in ("beta", "se", "df", "tau2", "singular", "se_log", "lr")}
+                truth = None
+                for size in chunks:
+                    reps = simulate_two_level_many(J, m, fixed=fixed, G=tau2, sigma=np.sqrt(sigma2),
+                                                   predictors={"x": "level1", "w": "level2"}, n_reps=size, rng=rng)
+                    truth = reps.truth
+                    fits = engine.fit_many(reps.Y, reps.X, reps.Z, reps.groups)
+                    n = reps.Y.shape[1]
+                    acc["beta"].append(fits.beta[:, 1:])
+                    acc["se"].append(fits.se[:, 1:])
+                    acc["df"].append(np.broadcast_to(_between_within_df(n, J, [1, 2]), (size, 2)))
+                    acc["tau2"].append(fits.G[:, 0, 0])
+                    acc["singular"].append(fits.singular)
+                    acc["se_log"].append(engine.log_variance_se(reps.Y, reps.X, reps.Z, reps.groups, fits)[:, 0])
+                    lr = 2 * (fits.llf - _ols_llf(reps.Y, reps.X, True))
+                    acc["lr"].append(np.where(fits.theta[:, 0] == 0, 0.0, np.maximum(lr, 0.0)))
+                    bar.update()
+                beta, se, df = (np.concatenate(acc[k]) for k in ("beta", "se", "df"))
+                crit = stats.t.ppf(1 - alpha / 2, df) if test == "t" else z
+                pval = _two_sided_p(beta, se, df) if test == "t" else 2 * stats.norm.sf(np.abs(beta / se))
+                for k, (name, level) in enumerate((("x", 1), ("w", 2))):
+                    gamma = truth.fixed[name]
+                    half = (crit[:, k] if test == "t" else z) * se[:, k]
+                    lo, hi = beta[:, k] - half, beta[:, k] + half
+                    rows.append(_summary_row(J, m, name, level, gamma, beta[:, k], se[:, k],
+                                             (lo <= gamma) & (gamma <= hi), pval[:, k] < alpha,
+                                             np.zeros(R, bool), R))
+                t2, se_log, lr = (np.concatenate(acc[k]) for k in ("tau2", "se_log", "lr"))
+                singular = np.concatenate(acc["singular"])
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                    lo, hi = t2 * np.exp(-z * se_log), t2 * np.exp(z * se_log)
+                cover = ~singular & (lo <= tau2) & (tau2 <= hi)
+                p_mix = np.where(lr > 0, 0.5 * stats.chi2.sf(lr, 1), 1.0)
+                rows.append(_summary_row(J, m, "tau2", "variance", tau2, t2, t2 * se_log, cover, p_mix < alpha,
+                                         singular, R))
+    return pd.DataFrame(rows)
+
+
+def _summary_row(J, m, name, level, truth, est, se, cover, reject, singular, R):
+    return {
+        "n_groups": J, "group_size": m, "parameter": name, "level": level, "truth": truth,
+        "mean": est.mean(), "bias": est.mean() - truth,
+        "relative_bias": (est.mean() - truth) / truth if truth != 0 else np.nan,
+        "sd": est.std(ddof=1), "mean_se": np.nanmean(np.where(singular, np.nan, se)) if (~singular).any() else np.nan,
+        "coverage": cover.mean(), "power": reject.mean(), "share_singular": singular.mean(), "n_reps": R,
+    }

@@ -1,0 +1,197 @@
+"""mlmlab.studies: reproducible, well-formed, and right where the answer is known."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from mlmlab import engine
+from mlmlab.simulate import simulate_two_level_many
+from mlmlab.studies import (_ols_llf, lrt_null_distribution, lrt_rejection_rates, ml_vs_reml_bias, ols_vs_mlm,
+                            sample_size_study)
+
+
+def _mc_ok(observed, expected, se, k=4.0):
+    """|observed − expected| within k Monte Carlo standard errors."""
+    return abs(observed - expected) <= k * se
+
+
+# ----------------------------------------------------------------------------- OLS vs MLM
+def test_ols_vs_mlm_shape_columns_reproducible():
+    kw = dict(n_groups=10, n_reps=30, rng=5, progress=False)
+    tab = ols_vs_mlm([0.0, 0.1, 0.3], [4, 8], **kw)
+    assert tab.shape[0] == 3 * 2 * 2
+    assert list(tab.columns) == ["icc", "group_size", "n_groups", "predictor", "level", "design_effect", "sd_ols",
+                                 "se_ols", "se_mlm", "se_ratio", "variance_inflation", "type1_ols", "type1_mlm",
+                                 "mc_se", "n_reps"]
+    assert set(tab["predictor"]) == {"w", "x"} and (tab["n_reps"] == 30).all()
+    np.testing.assert_allclose(tab["design_effect"], 1 + (tab["group_size"] - 1) * tab["icc"])
+    pd.testing.assert_frame_equal(tab, ols_vs_mlm([0.0, 0.1, 0.3], [4, 8], **kw))
+    assert not tab.equals(ols_vs_mlm([0.0, 0.1, 0.3], [4, 8], n_groups=10, n_reps=30, rng=6, progress=False))
+
+
+def test_ols_vs_mlm_known_answers():
+    """Level-2 predictor: OLS variance too small by the design effect, OLS type-I inflated, MLM at 5 %."""
+    R = 2000
+    tab = ols_vs_mlm([0.2], [10], n_groups=30, n_reps=R, rng=11, progress=False).set_index("predictor")
+    w, x = tab.loc["w"], tab.loc["x"]
+    deff = 1 + 9 * 0.2
+    # (SD of the OLS estimates / mean OLS SE)² estimates the design effect; its MC error is ≈ √(2/R) relative
+    assert _mc_ok(w["variance_inflation"], deff, deff * np.sqrt(2 / R))
+    # the multilevel SE is the honest one: close to the empirical SD of the (here identical) estimates
+    assert w["se_mlm"] == pytest.approx(w["sd_ols"], rel=4 * np.sqrt(1 / (2 * R)) + 0.02)
+    assert w["se_ratio"] ** 2 == pytest.approx(deff, rel=0.1)
+    se5 = np.sqrt(0.05 * 0.95 / R)
+    assert _mc_ok(w["type1_mlm"], 0.05, se5)
+    assert w["type1_ols"] > 0.15  # about 0.25 for a design effect of 2.8
+    # the level-1 predictor is not inflated, and both tests hold their level
+    assert x["variance_inflation"] < 1.15
+    assert _mc_ok(x["type1_mlm"], 0.05, se5) and _mc_ok(x["type1_ols"], 0.05, se5, k=5)
+
+
+def test_ols_vs_mlm_power_with_an_effect():
+    tab = ols_vs_mlm([0.1], [10], n_groups=30, n_reps=200, effect=0.5, rng=2, progress=False)
+    assert (tab["type1_mlm"] > 0.9).all()  # with an effect the rejection rate is power
+
+
+# ----------------------------------------------------------------------------- ML vs REML
+def test_ml_vs_reml_shape_and_reproducible():
+    kw = dict(group_size=5, n_reps=40, rng=7, progress=False)
+    tab = ml_vs_reml_bias([4, 8], **kw)
+    assert tab.shape == (2 * 2 * 2, 12)
+    assert list(tab.columns) == ["n_groups", "group_size", "method", "parameter", "truth", "mean", "bias",
+                                 "relative_bias", "sd", "mc_se", "share_singular", "n_reps"]
+    pd.testing.assert_frame_equal(tab, ml_vs_reml_bias([4, 8], **kw))
+
+
+def test_ml_underestimates_tau2_reml_does_not():
+    """Balanced data: E(τ̂00, ML) ≈ τ00 − (τ00 + σ²/n)/J; REML is (nearly) unbiased."""
+    J, m, tau2, sigma2, R = 8, 10, 1.0, 1.0, 2000
+    tab = ml_vs_reml_bias([J], group_size=m, tau2=tau2, sigma2=sigma2, n_reps=R, rng=3, progress=False)
+    t = tab.set_index(["method", "parameter"])
+    ml, reml = t.loc[("ML", "tau2")], t.loc[("REML", "tau2")]
+    assert ml["bias"] < -3 * ml["mc_se"]
+    assert _mc_ok(ml["bias"], -(tau2 + sigma2 / m) / J, ml["mc_se"])
+    assert _mc_ok(reml["bias"], 0.0, reml["mc_se"])
+    # σ² is estimated well by both (n − J − 1 = 71 within-group degrees of freedom)
+    assert _mc_ok(t.loc[("REML", "sigma2"), "bias"], 0.0, t.loc[("REML", "sigma2"), "mc_se"])
+
+
+# ----------------------------------------------------------------------------- LRT
+def test_lrt_null_shape_and_summary():
+    tab = lrt_null_distribution(10, 5, n_reps=60, rng=1, progress=False)
+    assert tab.shape == (120, 7) and set(tab["method"]) == {"REML", "ML"}
+    assert list(tab.columns) == ["rep", "method", "lr", "p_naive", "p_mixture", "reject_naive", "reject_mixture"]
+    assert (tab["lr"] >= 0).all()
+    zero = tab["lr"] == 0
+    assert (tab.loc[zero, "p_mixture"] == 1).all()
+    np.testing.assert_allclose(tab.loc[~zero, "p_mixture"], tab.loc[~zero, "p_naive"] / 2)
+    rates = lrt_rejection_rates(tab)
+    assert list(rates.columns) == ["method", "n_reps", "share_zero", "reject_naive", "reject_mixture", "mc_se"]
+    assert rates["n_reps"].tolist() == [60, 60]
+    pd.testing.assert_frame_equal(tab, lrt_null_distribution(10, 5, n_reps=60, rng=1, progress=False))
+
+
+def test_lrt_null_matches_exact_boundary_probability():
+    """Balanced one-way data: τ̂00 = 0 exactly when MSB/MSW ≤ 1 (REML) or ≤ J/(J − 1) (ML), an F event."""
+    J, m, R = 15, 6, 3000
+    tab = lrt_null_distribution(J, m, n_reps=R, rng=4, progress=False)
+    rates = lrt_rejection_rates(tab).set_index("method")
+    p_reml = stats.f.cdf(1.0, J - 1, J * (m - 1))
+    p_ml = stats.f.cdf(J / (J - 1), J - 1, J * (m - 1))
+    assert _mc_ok(rates.loc["REML", "share_zero"], p_reml, np.sqrt(p_reml * (1 - p_reml) / R))
+    assert _mc_ok(rates.loc["ML", "share_zero"], p_ml, np.sqrt(p_ml * (1 - p_ml) / R))
+    # the naive χ²₁ test is conservative (about alpha / 2), the mixture close to alpha
+    for method in ("REML", "ML"):
+        assert rates.loc[method, "reject_naive"] < 0.035
+        assert rates.loc[method, "reject_mixture"] > rates.loc[method, "reject_naive"]
+
+
+def test_lr_uses_the_engines_boundary_likelihood():
+    """The no-random-effect log-likelihood is the engine's at θ = 0 (a singular fit)."""
+    reps = simulate_two_level_many(6, 4, fixed={"Intercept": 1.0, "x": 1.0}, G=0.0, sigma=1.0, n_reps=200, rng=9)
+    for reml in (True, False):
+        fits = engine.fit_many(reps.Y, reps.X, reps.Z, reps.groups, reml=reml)
+        zero = fits.theta[:, 0] == 0
+        assert zero.any()
+        np.testing.assert_allclose(fits.llf[zero], _ols_llf(reps.Y[zero], reps.X, reml), rtol=1e-12)
+        assert np.all(fits.llf >= _ols_llf(reps.Y, reps.X, reml) - 1e-9)
+
+
+# ----------------------------------------------------------------------------- sample size
+def test_sample_size_shape_columns_reproducible():
+    kw = dict(n_reps=25, rng=8, progress=False)
+    tab = sample_size_study([5, 10], [3, 6], **kw)
+    assert tab.shape == (2 * 2 * 3, 14)
+    assert list(tab.columns) == ["n_groups", "group_size", "parameter", "level", "truth", "mean", "bias",
+                                 "relative_bias", "sd", "mean_se", "coverage", "power", "share_singular", "n_reps"]
+    assert tab["parameter"].tolist()[:3] == ["x", "w", "tau2"]
+    pd.testing.assert_frame_equal(tab, sample_size_study([5, 10], [3, 6], **kw))
+
+
+def test_sample_size_coverage_and_bias_known_answers():
+    R = 1500
+    tab = sample_size_study([40], [10], fixed={"x": 0.2, "w": 0.0}, tau2=0.5, sigma2=1.0, n_reps=R, rng=12,
+                            progress=False).set_index("parameter")
+    se_cov = np.sqrt(0.95 * 0.05 / R)
+    for p in ("x", "w"):
+        assert _mc_ok(tab.loc[p, "coverage"], 0.95, se_cov)
+        assert _mc_ok(tab.loc[p, "bias"], 0.0, tab.loc[p, "sd"] / np.sqrt(R))
+        # reported SEs match the spread of the estimates
+        assert tab.loc[p, "mean_se"] == pytest.approx(tab.loc[p, "sd"], rel=0.08)
+    assert _mc_ok(tab.loc["w", "power"], 0.05, se_cov)  # γ01 = 0: power is the type-I error
+    expected = stats.norm.sf(1.96 - 0.2 / tab.loc["x", "sd"])  # power of a z test with the true SE
+    assert _mc_ok(tab.loc["x", "power"], expected, np.sqrt(expected * (1 - expected) / R) + 0.005)
+    # τ00 with 40 groups: log-scale Wald interval close to nominal, REML nearly unbiased
+    assert abs(tab.loc["tau2", "coverage"] - 0.95) < 0.03
+    assert _mc_ok(tab.loc["tau2", "bias"], 0.0, tab.loc["tau2", "sd"] / np.sqrt(R))
+    assert tab.loc["tau2", "share_singular"] == 0
+
+
+def test_few_groups_hurt_tau2_more_than_fixed_effects():
+    tab = sample_size_study([5, 50], [10], n_reps=300, rng=13, progress=False)
+    t = tab.set_index(["n_groups", "parameter"])
+    assert t.loc[(5, "tau2"), "coverage"] < t.loc[(50, "tau2"), "coverage"]
+    assert t.loc[(5, "w"), "power"] < t.loc[(50, "w"), "power"]
+    assert t.loc[(5, "tau2"), "sd"] > 2 * t.loc[(50, "tau2"), "sd"]
+
+
+def test_z_test_undercovers_with_few_groups():
+    kw = dict(fixed={"x": 0.0, "w": 0.0}, n_reps=1000, rng=14, progress=False)
+    t = sample_size_study([5], [10], test="t", **kw).set_index("parameter")
+    z = sample_size_study([5], [10], test="z", **kw).set_index("parameter")
+    assert z.loc["w", "coverage"] < t.loc["w", "coverage"] - 0.03  # t(3) vs normal quantiles
+
+
+# ----------------------------------------------------------------------------- errors and progress
+def test_errors_are_pinned():
+    with pytest.raises(ValueError, match=r"The 'icc_values' argument of ols_vs_mlm must be a list of numbers "
+                                         r"≥ 0\.0 and < 1\.0\. Got \[0\.1, 1\.0\]; 1\.0 is not\."):
+        ols_vs_mlm([0.1, 1.0], [5], progress=False)
+    with pytest.raises(ValueError, match=r"The 'group_sizes' argument of ols_vs_mlm must be a list of whole "
+                                         r"numbers\."):
+        ols_vs_mlm([0.1], [2.5], progress=False)
+    with pytest.raises(TypeError, match=r"The 'n_groups_values' argument of ml_vs_reml_bias must be a list of "
+                                        r"numbers\. Got \['a'\]\."):
+        ml_vs_reml_bias(["a"], progress=False)
+    with pytest.raises(ValueError, match=r"The 'tau2' argument of sample_size_study must be a positive number\. "
+                                         r"Got 0\."):
+        sample_size_study([5], [5], tau2=0, progress=False)
+    with pytest.raises(ValueError, match=r"The 'methods' argument of lrt_null_distribution must be one of "
+                                         r"'REML', 'ML'\. Got 'OLS'\."):
+        lrt_null_distribution(5, 5, methods=["OLS"], progress=False)
+    with pytest.raises(ValueError, match=r"The 'fixed' argument of sample_size_study must be a dict with keys "
+                                         r"among Intercept, x, w"):
+        sample_size_study([5], [5], fixed={"z": 1}, progress=False)
+    with pytest.raises(ValueError, match=r"The 'alpha' argument of ols_vs_mlm must be a number between 0 and 1"):
+        ols_vs_mlm([0.1], [5], alpha=5, progress=False)
+    with pytest.raises(TypeError, match=r"The 'table' argument of lrt_rejection_rates must be the DataFrame "
+                                        r"returned by lrt_null_distribution"):
+        lrt_rejection_rates(pd.DataFrame({"lr": [0.0]}))
+
+
+def test_progress_bar_can_be_shown(capsys):
+    # a bar with delay 1 s only appears for slow runs; here the run is quick, so nothing is printed
+    tab = ml_vs_reml_bias([4], group_size=3, n_reps=10, rng=0, progress=True)
+    assert len(tab) == 4
+    assert capsys.readouterr().out == ""
