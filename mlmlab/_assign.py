@@ -112,7 +112,8 @@ def _source(cell) -> str:
     return "".join(src) if isinstance(src, list) else src
 
 
-def _prepare_master(nb: nbformat.NotebookNode, *, bundle: bool) -> nbformat.NotebookNode:
+def _prepare_master(nb: nbformat.NotebookNode, *, bundle: bool,
+                    extra_config: dict | None = None) -> nbformat.NotebookNode:
     nb = copy.deepcopy(nb)
     configs = [c for c in nb.cells if c.cell_type == "raw" and _CONFIG_RE.match(_source(c))]
     if len(configs) != 1:
@@ -122,6 +123,7 @@ def _prepare_master(nb: nbformat.NotebookNode, *, bundle: bool) -> nbformat.Note
     cell = configs[0]
     config = yaml.safe_load(_source(cell)) or {}
     config.update(copy.deepcopy(_FORCED_CONFIG))
+    config.update(copy.deepcopy(extra_config or {}))
     if not bundle:
         config["generate"] = False
     elif not config.get("generate"):
@@ -133,7 +135,8 @@ def _prepare_master(nb: nbformat.NotebookNode, *, bundle: bool) -> nbformat.Note
     return nb
 
 
-def run_otter_assign(master: str | Path, result: str | Path, *, bundle: bool = False) -> Path:
+def run_otter_assign(master: str | Path, result: str | Path, *, bundle: bool = False,
+                     extra_config: dict | None = None) -> Path:
     """Run ``otter assign`` on (a prepared copy of) ``master``; outputs go to ``result``.
 
     ``result/autograder`` holds the notebook with solutions and all tests (and, with
@@ -145,8 +148,10 @@ def run_otter_assign(master: str | Path, result: str | Path, *, bundle: bool = F
     master, result = Path(master).resolve(), Path(result).resolve()
     src_dir = result / "src"
     src_dir.mkdir(parents=True, exist_ok=True)
+    for extra in (extra_config or {}).get("autograder_files", []):
+        shutil.copytree(master.parent / extra, src_dir / extra)
     nb = nbformat.read(master, as_version=4)
-    nbformat.write(_prepare_master(nb, bundle=bundle), src_dir / master.name)
+    nbformat.write(_prepare_master(nb, bundle=bundle, extra_config=extra_config), src_dir / master.name)
     quiet = io.StringIO()
     otter_logger = logging.getLogger("otter")
     old_level = otter_logger.level
@@ -216,7 +221,8 @@ def test_parameters(test_source: str, question: str) -> tuple[list[str], int]:
     return names, hidden
 
 
-def build(master: str | Path, *, bundle_dir: str | Path | None = None) -> Build:
+def build(master: str | Path, *, bundle_dir: str | Path | None = None,
+          extra_config: dict | None = None) -> Build:
     """Run otter assign on ``master`` in a private temporary directory and collect the results.
 
     With ``bundle_dir``, otter's whole output (autograder notebook, autograder zip for
@@ -226,7 +232,7 @@ def build(master: str | Path, *, bundle_dir: str | Path | None = None) -> Build:
 
     master = Path(master).resolve()
     with tempfile.TemporaryDirectory(prefix="mlmlab-assign-") as tmp:
-        dist = run_otter_assign(master, tmp, bundle=bundle_dir is not None)
+        dist = run_otter_assign(master, tmp, bundle=bundle_dir is not None, extra_config=extra_config)
         ag = nbformat.read(dist / "autograder" / master.name, as_version=4)
         student = nbformat.read(dist / "student" / master.name, as_version=4)
         if bundle_dir is not None:
