@@ -131,12 +131,15 @@ def fit(formula, data, *, reml=True):
 
     Notes
     -----
-    Guarded optimisation: the runs in ``OPTIMIZERS`` (``["powell", "lbfgs"]``, ``["nm", "lbfgs"]``,
-    ``"lbfgs"``, ``"bfgs"``) are tried in order, each with its warnings recorded. A run counts only if
-    it converged with a finite log-likelihood (statsmodels can return +inf). The search stops as soon
-    as two counted runs agree within 0.01 on the best log-likelihood so far; the best run is then
-    polished with a tight BFGS step. ``.optimizer`` names the winner and ``.messages`` explains
-    anything unusual in plain words.
+    Guarded optimisation. For one grouping factor with one block of random effects, a fast
+    profiled-likelihood fit (:mod:`mlmlab.engine`) gives start values for a first ``lbfgs`` run.
+    Then the runs in ``OPTIMIZERS`` (``["powell", "lbfgs"]``, ``["nm", "lbfgs"]``, ``"lbfgs"``,
+    ``"bfgs"``) are tried in order, each with its warnings recorded. A run counts only if it
+    converged with a finite log-likelihood (statsmodels can return +inf). The search stops as soon
+    as two counted runs agree within 0.01 on the best log-likelihood so far. The best run is
+    polished with a tight BFGS step. A counted run that stopped more than 0.01 below the best is
+    polished too: if it then reaches the best, ``.messages`` says so; if it still disagrees, a
+    UserWarning says so in plain words. ``.optimizer`` names the winning run.
 
     Examples
     --------
@@ -160,7 +163,10 @@ def fit(formula, data, *, reml=True):
     parsed = parse_formula(formula, func="fit")
     frame, notes = _model_frame(parsed, data)
     spec = _build_spec(parsed, frame, notes)
-    model = spec.model()
+    try:
+        model = spec.model()
+    except patsy.PatsyError as exc:
+        _unsupported(parsed, f"its fixed part '{parsed.fixed}' cannot be evaluated ({str(exc).splitlines()[0]})")
     sm_result, info = _guarded_fit(model, reml=bool(reml), start_params=_start_values(spec, model, reml=bool(reml)))
     return MixedResult._from_fit(spec, sm_result, info, data.loc[frame.index], bool(reml))
 
@@ -431,25 +437,39 @@ def _guarded_fit(model: MixedLM, *, reml: bool, start_params=None):
                "predictors, or check the data.")
         warnings.warn(msg, UserWarning, stacklevel=3)
         messages.append(msg)
-    if len(good) >= 2:
-        lo = min(good, key=lambda r: r.llf)
-        if best.llf - lo.llf > LLF_TOLERANCE:
-            msg = (f"Optimizers disagreed: {best.name} reached log-likelihood {best.llf:.2f} but {lo.name} "
-                   f"stopped at {lo.llf:.2f} and reported convergence. mlmlab kept the best fit "
-                   f"({best.name}); a single optimizer run can stop at a wrong answer without warning.")
-            warnings.warn(msg, UserWarning, stacklevel=3)
-            messages.append(msg)
-    chosen, optimizer = best, best.name
+    chosen = best
     if converged:
-        packed = best.result.params_object.get_packed(use_sqrt=model.use_sqrt, has_fe=False)
-        polish = _run(model, ("bfgs",), reml=reml, start_params=packed, gtol=1e-6)
-        if polish.ok and polish.llf >= best.llf - 1e-8:
-            chosen = polish
-            optimizer = best.name + " (polished with bfgs)"
+        chosen = _polish(model, best, reml=reml)
+        for run in good:
+            if run is best or run.llf >= chosen.llf - LLF_TOLERANCE:
+                continue
+            again = _polish(model, run, reml=reml)
+            if again.llf > chosen.llf + LLF_TOLERANCE:
+                chosen = again
+            if again.llf >= chosen.llf - LLF_TOLERANCE:
+                messages.append(
+                    f"{run.name} first stopped at log-likelihood {run.llf:.2f} although it reported convergence; "
+                    f"polishing from there reached the best value, {chosen.llf:.2f}. This is why mlmlab never "
+                    "trusts a single optimizer run."
+                )
+            else:
+                msg = (f"Optimizers disagreed: {chosen.name} reached log-likelihood {chosen.llf:.2f} but {run.name} "
+                       f"stopped at {again.llf:.2f} and reported convergence. mlmlab kept the best fit "
+                       f"({chosen.name}); a single optimizer run can stop at a wrong answer without warning.")
+                warnings.warn(msg, UserWarning, stacklevel=3)
+                messages.append(msg)
     messages.extend(_translate(chosen.warnings))
-    info = {"optimizer": optimizer, "converged": converged, "messages": messages,
+    info = {"optimizer": chosen.name, "converged": converged, "messages": messages,
             "runs": [(r.name, r.llf, r.converged, r.error) for r in runs]}
     return chosen.result, info
+
+
+def _polish(model: MixedLM, run: _Run, *, reml: bool) -> _Run:
+    """A tight BFGS step from a run's optimum; the run itself if that does not help."""
+    packed = run.result.params_object.get_packed(use_sqrt=model.use_sqrt, has_fe=False)
+    polished = _run(model, ("bfgs",), reml=reml, start_params=packed, gtol=1e-6,
+                    label=run.name + " (polished with bfgs)")
+    return polished if polished.ok and polished.llf >= run.llf - 1e-8 else run
 
 
 _TRANSLATIONS = (
