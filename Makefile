@@ -5,6 +5,8 @@
 #   make nav        refresh navigation cells and contents tables (notebooks + README)
 #   make notebooks  re-execute the lessons in place, deterministically (then commit them)
 #   make site       static course site in _build/site
+#   make exercises  regenerate exercises/ from the masters in solutions/
+#   make grade ASSIGNMENT=NN SUBMISSIONS=DIR OUT=DIR2   grade a folder of submitted notebooks
 #   make environment.yml   regenerate the conda/Binder environment from constraints.txt + pyproject.toml
 PYTHON ?= python3
 VENV := .venv
@@ -48,7 +50,13 @@ site: $(STAMP)
 environment.yml: constraints.txt pyproject.toml tools/make_environment.py
 	$(PYTHON) tools/make_environment.py
 
-# (exercises / grade targets: see the assignments tooling)
+# Student notebooks exercises/NN_slug.ipynb from the masters solutions/NN_slug.ipynb (otter assign); commit them.
+exercises: $(STAMP)
+	$(PY) tools/make_exercises.py
+
+# Grade a folder of submitted notebooks: make grade ASSIGNMENT=03 SUBMISSIONS=submitted/ OUT=graded/
+grade: $(STAMP)
+	$(PY) -m mlmlab.grading --assignment $(ASSIGNMENT) --submissions $(SUBMISSIONS) --out $(OUT)
 
 clean:
 	rm -rf $(VENV) build _build .pytest_cache
