@@ -286,15 +286,21 @@ def _build_spec(parsed: ParsedFormula, frame: pd.DataFrame, notes: list) -> _Spe
         designs = [_design(t, frame, parsed) for t in top_terms]
         multi = [k for k, (_, z) in enumerate(designs) if z.shape[1] > 1]
         if len(multi) > 1:
-            _unsupported(parsed, f"'{top_terms[multi[1]].group}' has two blocks of correlated random effects; "
-                                 "combine them into one term, as in (1 + x + z | g), or split them with ||")
+            extra = top_terms[next((k for k in multi if not top_terms[k].correlated), multi[1])]
+            width = designs[top_terms.index(extra)][1].shape[1]
+            if not extra.correlated:
+                _unsupported(parsed, f"the uncorrelated term '{extra.design}' for '{extra.group}' expands to {width} "
+                                     "columns (a categorical variable), so this factor would get two blocks of "
+                                     "correlated random effects; || splits terms, not the columns of a factor "
+                                     "(as in lme4)")
+            _unsupported(parsed, f"'{extra.group}' has two blocks of correlated random effects; combine them into "
+                                 "one term, as in (1 + x + z | g), or split them with ||")
         re_index = multi[0] if multi else 0
         for k, (term, (di, z)) in enumerate(zip(top_terms, designs)):
             if k == re_index:
                 re_formula = term.design
                 source = ("re", None)
             else:
-                _need_one_column(parsed, term, z)
                 vc_formula[term.group] = term.design
                 source = ("vc", term.group)
             c, lev = codes[top]
@@ -326,13 +332,6 @@ def _design(term: RandomTerm, frame: pd.DataFrame, parsed: ParsedFormula):
         _unsupported(parsed, f"the random-effect part '{term.design}' of '{term.group}' cannot be "
                              f"evaluated ({str(exc).splitlines()[0]})")
     return dm.design_info, np.asarray(dm, dtype=float)
-
-
-def _need_one_column(parsed, term, z):
-    if z.shape[1] != 1:
-        _unsupported(parsed, f"the uncorrelated term {term.design!r} for '{term.group}' expands to "
-                             f"{z.shape[1]} columns (a categorical variable); uncorrelated and nested terms "
-                             "need one numeric column each")
 
 
 def _unsupported(parsed, detail):
