@@ -133,7 +133,7 @@ def plot_variance_shares(models, *, scale="share", ax=None):
         values = wide[level].fillna(0).to_numpy()
         bars = ax.barh(wide.index, values, left=left, color="0.75" if level == "Residual" else f"C{i}",
                        edgecolor="white", label=level)
-        labels = [f"{v:.0%}" if scale == "share" else f"{v:.3g}" for v in values]
+        labels = [f"{v:.0%}" if scale == "share" else f"{v:.2f}" for v in values]
         ax.bar_label(bars, labels=labels, label_type="center", fontsize="small")
         left += values
     ax.set_xlabel("share of total variance" if scale == "share" else "variance (outcome units squared)")

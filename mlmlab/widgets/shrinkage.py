@@ -8,6 +8,7 @@ from __future__ import annotations
 import numbers
 
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 import numpy as np
 import pandas as pd
 
@@ -144,6 +145,7 @@ def draw_shrinkage(group_size, variance_ratio, *, raw=EXAMPLE_RAW, center=0.0, a
     left.plot([group_size], [lam], "o", color="C3", ms=8)
     left.set(xscale="log", ylim=(0, 1.02), xlabel="group size n (log scale)",
              ylabel="reliability λ (weight on own mean)", title=f"λ = {lam:.3f} at n = {group_size:g}")
+    left.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     y = np.arange(len(table))
     right.hlines(y, table["raw"], table["shrunk"], color="0.6", lw=1.5)
     right.plot(table["raw"], y, "o", mfc="none", color="C0", label="own mean (no pooling)")
