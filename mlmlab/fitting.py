@@ -167,6 +167,7 @@ def fit(formula, data, *, reml=True):
         model = spec.model()
     except patsy.PatsyError as exc:
         _unsupported(parsed, f"its fixed part '{parsed.fixed}' cannot be evaluated ({str(exc).splitlines()[0]})")
+    _check_full_rank(model, parsed)
     sm_result, info = _guarded_fit(model, reml=bool(reml), start_params=_start_values(spec, model, reml=bool(reml)))
     return MixedResult._from_fit(spec, sm_result, info, data.loc[frame.index], bool(reml))
 
@@ -332,6 +333,25 @@ def _design(term: RandomTerm, frame: pd.DataFrame, parsed: ParsedFormula):
         _unsupported(parsed, f"the random-effect part '{term.design}' of '{term.group}' cannot be "
                              f"evaluated ({str(exc).splitlines()[0]})")
     return dm.design_info, np.asarray(dm, dtype=float)
+
+
+def _check_full_rank(model: MixedLM, parsed: ParsedFormula) -> None:
+    """Refuse collinear fixed-effect columns, naming the ones that add nothing (lme4 drops them)."""
+    X = np.asarray(model.exog, dtype=float)
+    if np.linalg.matrix_rank(X) == X.shape[1]:
+        return
+    kept, dropped = [], []
+    for j, name in enumerate(model.exog_names):
+        if np.linalg.matrix_rank(X[:, kept + [j]]) > len(kept):
+            kept.append(j)
+        else:
+            dropped.append(name)
+    raise argument_error(
+        "fit", "formula", "a model whose fixed-effect columns are not collinear", parsed.formula,
+        detail=f"{', '.join(repr(d) for d in dropped)} is a linear combination of the columns before it "
+               "(lme4 would drop it with a message)",
+        fix="Remove it from the fixed part, or check for a constant or duplicated predictor.",
+    )
 
 
 def _unsupported(parsed, detail):

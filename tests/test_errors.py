@@ -116,6 +116,14 @@ def test_fixed_part_that_cannot_be_evaluated(small):
         fit("MathAch ~ foo(cses) + (1 | School)", small)
 
 
+def test_collinear_fixed_effects(small):
+    with pytest.raises(ValueError, match=r"^The 'formula' argument of fit must be a model whose fixed-effect columns are "
+                                         r"not collinear. Got 'MathAch ~ cses \+ I\(2 \* cses\) \+ \(1 \| School\)'; "
+                                         r"'I\(2 \* cses\)' is a linear combination of the columns before it \(lme4 "
+                                         r"would drop it with a message\). Remove it from the fixed part"):
+        fit("MathAch ~ cses + I(2 * cses) + (1 | School)", small)
+
+
 def test_formula_not_a_string(small):
     with pytest.raises(TypeError, match=r"^The 'formula' argument of fit must be a string"):
         fit(None, small)
