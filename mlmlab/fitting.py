@@ -153,7 +153,7 @@ def fit(formula, data, *, reml=True):
     [['Subject', '(Intercept)', '-'], ['Subject', 'Days', '-'], ['Subject', '(Intercept)', 'Days'],
      ['Residual', '-', '-']]
 
-    Taught in lesson 03.
+    Taught in lesson 02.
     """
     from mlmlab.result import MixedResult  # local import: result.refit() calls fit()
 

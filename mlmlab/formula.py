@@ -157,7 +157,7 @@ def parse_formula(formula, *, func: str = "fit") -> ParsedFormula:
     >>> [t.group for t in parse_formula("strength ~ 1 + (1 | batch/cask)").random]
     ['batch', 'cask:batch']
 
-    Taught in lesson 03.
+    Taught in lesson 02.
     """
     if not isinstance(formula, str):
         raise argument_error(func, "formula", "a string such as 'y ~ x + (1 | g)'", formula, kind=TypeError)

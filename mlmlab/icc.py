@@ -74,7 +74,7 @@ def icc(result_or_data, *, y=None, group=None, ci=0.95, method="profile", rng=No
          icc  ci_low  ci_high   method
     0  0.18   0.147    0.221  profile
 
-    Taught in lesson 02.
+    Taught in lesson 03.
     """
     from mlmlab.fitting import fit
     from mlmlab.result import MixedResult
@@ -133,7 +133,7 @@ def design_effect(icc, group_size):
     >>> design_effect([0.05, 0.1], 20).round(2)
     array([1.95, 2.9 ])
 
-    Taught in lesson 02.
+    Taught in lesson 01.
     """
     rho = _as_array(icc, "design_effect", "icc")
     n = _as_array(group_size, "design_effect", "group_size")
@@ -167,7 +167,7 @@ def effective_n(n, icc, group_size):
     >>> round(effective_n(7185, 0.1804, 7185 / 160), 1)
     805.4
 
-    Taught in lesson 02.
+    Taught in lesson 01.
     """
     total = _as_array(n, "effective_n", "n")
     if np.any(total <= 0):

@@ -79,7 +79,7 @@ class MixedResult:
     0     Batch  (Intercept)  None  1764.0   42.0
     1  Residual         None  None  2451.0   50.0
 
-    Taught in lesson 03.
+    Taught in lesson 02.
     """
 
     # ------------------------------------------------------------------ construction
@@ -291,7 +291,7 @@ class MixedResult:
         ...     m.predict(new).round(1).tolist()
         [253.7, 303.7]
 
-        Taught in lesson 04.
+        Taught in lesson 02.
         """
         if newdata is None:
             out = self.fitted if include_re else self._fixed_part
@@ -376,7 +376,7 @@ class MixedResult:
         Number of obs: 180, groups: Subject, 18
         ...
 
-        Taught in lesson 03.
+        Taught in lesson 02.
         """
         kind = "REML" if self.reml else "maximum likelihood"
         lines = [f"Linear mixed model fit by {kind} (statsmodels MixedLM via mlmlab)", f"Formula: {self.formula}", ""]
