@@ -76,6 +76,8 @@ class EngineFit:
         Whether the fit is REML.
     nobs, ngroups : int
         Number of rows and of groups.
+
+    Taught in lesson 05.
     """
 
     beta: np.ndarray
@@ -119,6 +121,8 @@ class EngineFitMany:
     nobs, ngroups : int
 
     ``result[r]`` is replicate r as an :class:`EngineFit`.
+
+    Taught in lesson 05.
     """
 
     beta: np.ndarray
@@ -196,7 +200,7 @@ def fit(y, X, Z, groups, *, reml=True) -> EngineFit:
     >>> res.singular, res.converged
     (False, True)
 
-    Taught in lesson 07.
+    Taught in lesson 05.
     """
     Y = _as_outcome(y, "engine.fit", "y", many=False)
     return _fit(Y, X, Z, groups, reml=reml, func="engine.fit")[0]
@@ -246,7 +250,7 @@ def fit_many(Y, X, Z, groups, *, reml=True) -> EngineFitMany:
     >>> res.G.shape, round(float(res.G[:, 0, 0].mean()), 1)
     ((500, 1, 1), 1.0)
 
-    Taught in lesson 07.
+    Taught in lesson 05.
     """
     Yarr = _as_outcome(Y, "engine.fit_many", "Y", many=True)
     return _fit(Yarr, X, Z, groups, reml=reml, func="engine.fit_many")
@@ -280,7 +284,7 @@ def start_values_for(y, X, Z, groups, *, reml=True) -> dict:
     >>> sorted(sv)
     ['G', 'beta', 'converged', 'cov_re', 'llf', 'sigma2', 'singular', 'theta']
 
-    Taught in lesson 07.
+    Taught in lesson 05.
     """
     res = fit(y, X, Z, groups, reml=reml)
     return {

@@ -46,6 +46,8 @@ class Truth:
         ``"class"`` is the correlation of two pupils in the same class, (τ_school + τ_class) / total).
     random : tuple of str
         Names of the random effects per group (two-level), or of the factors.
+
+    Taught in lesson 01.
     """
 
     fixed: dict
@@ -89,6 +91,8 @@ class Replicates:
     >>> reps = simulate_two_level_many(5, 4, fixed={"Intercept": 1.0}, G=0.5, sigma=1.0, n_reps=3, rng=0)
     >>> reps.Y.shape, reps.X.shape, reps.Z.shape
     ((3, 20), (20, 2), (20, 1))
+
+    Taught in lesson 08.
     """
 
     data: pd.DataFrame
@@ -307,7 +311,7 @@ def simulate_two_level(n_groups, group_size, *, fixed, G, sigma, predictors=None
     >>> slopes.attrs["truth"].random
     ('Intercept', 'x')
 
-    Taught in lesson 03.
+    Taught in lesson 01.
     """
     func = "simulate_two_level"
     data, X, Z, codes, truth, rng = _two_level_design(n_groups, group_size, fixed, G, sigma, predictors,
@@ -399,7 +403,7 @@ def simulate_crossed(n_levels, *, fixed, G, sigma, n_per_cell=1, factors=("stude
     >>> df.attrs["truth"].icc
     {'student': 0.4444444444444444, 'rater': 0.1111111111111111}
 
-    Taught in lesson 10.
+    Taught in lesson 07.
     """
     func = "simulate_crossed"
     if not (isinstance(factors, (tuple, list)) and len(factors) == 2 and all(isinstance(f, str) for f in factors)
@@ -478,7 +482,7 @@ def simulate_three_level(n_schools, n_classes, n_pupils, *, fixed, G, sigma, pre
     >>> df.attrs["truth"].icc
     {'school': 0.5, 'class': 0.75}
 
-    Taught in lesson 10.
+    Taught in lesson 07.
     """
     func = "simulate_three_level"
     S = check_positive_int(n_schools, func, "n_schools")

@@ -269,6 +269,7 @@ def _designs(draw):
     return y, X, Z, g, reml
 
 
+@pytest.mark.slow  # five statsmodels optimisers per example
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_designs())
 def test_engine_at_least_as_good_as_statsmodels(design):
