@@ -14,6 +14,7 @@ from mlmlab.widgets.icc_explorer import (
     icc_explorer_update,
     icc_explorer_widget,
 )
+from mlmlab.widgets.lrt_null import draw_lrt_null, lrt_null_update, lrt_null_widget
 from mlmlab.widgets.shrinkage import draw_shrinkage, shrinkage_factor, shrinkage_update, shrinkage_widget
 
 __all__ = [
@@ -29,6 +30,9 @@ __all__ = [
     "icc_explorer_data",
     "icc_explorer_update",
     "icc_explorer_widget",
+    "draw_lrt_null",
+    "lrt_null_update",
+    "lrt_null_widget",
     "draw_shrinkage",
     "shrinkage_factor",
     "shrinkage_update",
