@@ -42,6 +42,8 @@ def run(tests, answers_json):
             for name in tc.body._get_func_params():
                 if name not in exported:
                     note = f"{name} was not defined when the notebook finished running"
+                elif exported[name] is Ellipsis:
+                    note = f"{name} still holds ... (not answered yet)"
                 elif isinstance(exported[name], plain["NotPlain"]):
                     kind = exported[name]
                     note = (f"{name} could not be graded: it is {kind.reason} ({kind.type_name}); "

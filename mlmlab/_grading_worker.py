@@ -48,11 +48,10 @@ def _preload_code() -> str:
 
 
 def _first_line(source: str) -> str:
-    for line in source.splitlines():
-        if line.strip():
-            line = line.strip()
-            return line if len(line) <= 60 else line[:57] + "..."
-    return ""
+    """The cell's first line of code (not a comment), shortened: names the cell in feedback."""
+    lines = [ln.strip() for ln in source.splitlines() if ln.strip()]
+    code = [ln for ln in lines if not ln.startswith("#")] or lines or [""]
+    return code[0] if len(code[0]) <= 60 else code[0][:57] + "..."
 
 
 def _export_code(names: list[str]) -> str:
