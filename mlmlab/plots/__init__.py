@@ -5,6 +5,7 @@ from mlmlab.plots.design_effect import plot_design_effect
 from mlmlab.plots.growth import plot_growth, plot_growth_panels
 from mlmlab.plots.lrt import mixture_critical_value, mixture_sf, plot_lrt_null
 from mlmlab.plots.residuals import plot_ranef_qq, plot_resid_fitted, plot_resid_qq, qq_points
+from mlmlab.plots.sample_size import plot_sample_size
 from mlmlab.plots.shrinkage import plot_shrinkage
 from mlmlab.plots.spaghetti import group_lines, plot_spaghetti
 from mlmlab.plots.variance import plot_variance_shares, variance_shares
@@ -26,4 +27,5 @@ __all__ = [
     "plot_spaghetti",
     "plot_variance_shares",
     "variance_shares",
+    "plot_sample_size",
 ]

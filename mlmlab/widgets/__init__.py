@@ -16,6 +16,7 @@ from mlmlab.widgets.icc_explorer import (
 )
 from mlmlab.widgets.lrt_null import draw_lrt_null, lrt_null_update, lrt_null_widget
 from mlmlab.widgets.shrinkage import draw_shrinkage, shrinkage_factor, shrinkage_update, shrinkage_widget
+from mlmlab.widgets.sample_size import draw_sample_size, sample_size_update, sample_size_widget
 
 __all__ = [
     "centering_table",
@@ -37,4 +38,7 @@ __all__ = [
     "shrinkage_factor",
     "shrinkage_update",
     "shrinkage_widget",
+    "draw_sample_size",
+    "sample_size_update",
+    "sample_size_widget",
 ]
