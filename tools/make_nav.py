@@ -107,7 +107,8 @@ def nav_source(lessons: list[Lesson], index: int) -> str:
     if index + 1 < len(lessons):
         following = lessons[index + 1]
         parts.append(f"[{following.label} →]({following.path.name})")
-    return NAV_MARKER + "\n" + " · ".join(parts)
+    # blank line after the comment: some Markdown renderers (JupyterLab's) otherwise show it as text
+    return NAV_MARKER + "\n\n" + " · ".join(parts)
 
 
 def _escape(text: str) -> str:
@@ -140,7 +141,7 @@ def replace_between_markers(text: str, table: str, where: str) -> str:
         )
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{table}\n{END}{tail}"
+    return f"{head}{START}\n\n{table}\n\n{END}{tail}"
 
 
 def _with_nav(nb: nbformat.NotebookNode, path: Path, source: str) -> nbformat.NotebookNode:
