@@ -46,6 +46,9 @@ OPTIMIZERS = (("powell", "lbfgs"), ("nm", "lbfgs"), ("lbfgs",), ("bfgs",))
 _EVAL_ENV = {"np": np, "log": np.log, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs}
 
 
+_ALL = "_mlmlab_all"  # the constant grouping column used for crossed factors
+
+
 class FitError(RuntimeError):
     """No optimizer produced a usable fit."""
 
@@ -87,6 +90,8 @@ class _Spec:
         return MixedLM.from_formula(
             self.parsed.fixed_formula, self.frame, groups=self.groups_col, re_formula=self.re_formula,
             vc_formula=self.vc_formula or None, eval_env=_EVAL_ENV,
+            # Crossed factors make one big group: sparse variance-component matrices are ~10x faster.
+            use_sparse=self.groups_col == _ALL,
         )
 
 
@@ -271,7 +276,7 @@ def _build_spec(parsed: ParsedFormula, frame: pd.DataFrame, notes: list) -> _Spe
     candidates = [f for f in factors if all(_nested_in(codes[g][0], codes[f][0]) for g in factors)]
     top = min(candidates, key=lambda f: len(codes[f][1])) if candidates else None
     if top is None:
-        groups_col = "_mlmlab_all"
+        groups_col = _ALL
         frame[groups_col] = 1
         sm_codes = np.zeros(len(frame), dtype=int)
     else:

@@ -13,11 +13,14 @@ import warnings
 import numpy as np
 import pandas as pd
 import patsy
-from scipy import stats
+from scipy import sparse, stats
 
 from mlmlab._checks import argument_error, check_data
 
 __all__ = ["MixedResult"]
+
+#: Largest rows × random-effect columns of one statsmodels group handled with dense matrices.
+_DENSE_LIMIT = 2_000_000
 
 #: lme4's tolerance in ``isSingular``: a diagonal element of the relative Cholesky factor below it.
 SINGULAR_TOL = 1e-4
@@ -141,20 +144,25 @@ class MixedResult:
         order = np.argsort(spec.sm_codes, kind="stable")
         bounds = np.flatnonzero(np.diff(spec.sm_codes[order])) + 1
         for rows in np.split(order, bounds):
-            cols, pieces = [], []
+            cols, pieces, width = [], [], 0
             for k, b in enumerate(spec.blocks):
                 lev, local = np.unique(b.codes[rows], return_inverse=True)
                 t = b.Zt.shape[1]
-                W = np.zeros((len(rows), len(lev) * t))
                 ZL = b.Zt[rows] @ roots[k]
-                for j in range(t):
-                    W[np.arange(len(rows)), local * t + j] = ZL[:, j]
-                pieces.append(W)
+                # (row, column, value) triplets of this block's columns of W = Z L.
+                pieces.append((np.repeat(np.arange(len(rows)), t), (width + local[:, None] * t
+                               + np.arange(t)).ravel(), ZL.ravel()))
                 cols.append((k, lev, t))
-            W = np.hstack(pieces)
-            M = s2 * np.eye(W.shape[1]) + W.T @ W
+                width += len(lev) * t
+            i, j, val = (np.concatenate(a) for a in zip(*pieces))
+            # Dense for the usual small blocks; sparse when one block is large (crossed factors, big n).
+            W = sparse.csr_array((val, (i, j)), shape=(len(rows), width))
+            if len(rows) * width <= _DENSE_LIMIT:
+                W = W.toarray()
+            WtW = W.T @ W
+            M = s2 * np.eye(width) + (WtW.toarray() if sparse.issparse(WtW) else WtW)
             Xj, rj = X[rows], r[rows]
-            WX = W.T @ Xj
+            WX = np.asarray(W.T @ Xj)
             Minv = np.linalg.inv(M)
             info += (Xj.T @ Xj - WX.T @ Minv @ WX) / s2
             v = Minv @ (W.T @ rj)

@@ -202,6 +202,18 @@ def test_crossed_and_nested_layouts_in_statsmodels():
     assert "a:A" in set(pas.ranef["level"])
 
 
+def test_sparse_and_dense_linear_algebra_agree(monkeypatch):
+    from mlmlab import result as result_module
+
+    data = datasets.load("penicillin")
+    dense = _quiet_fit("diameter ~ 1 + (1 | plate) + (1 | sample)", data)
+    monkeypatch.setattr(result_module, "_DENSE_LIMIT", 0)
+    sparse = _quiet_fit("diameter ~ 1 + (1 | plate) + (1 | sample)", data)
+    pd.testing.assert_frame_equal(dense.fixed, sparse.fixed, rtol=1e-9)
+    pd.testing.assert_frame_equal(dense.ranef, sparse.ranef, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(dense.fitted, sparse.fitted)
+
+
 def test_random_slope_for_nested_factor_is_refused_with_what_works():
     df = datasets.load("pastes").assign(x=np.arange(60.0))
     with pytest.raises(ValueError, match=r"the term for 'cask:batch' has correlated random effects \(\(Intercept\), x\), "
