@@ -5,9 +5,9 @@ hidden tests and points in otter's assign format. :func:`build` runs
 ``otter assign`` on a copy of it in a private temporary directory and returns,
 in memory:
 
-* the student notebook, normalised so that generating it twice gives the same
-  bytes (cell ids derived from the cell contents, no outputs, no timestamps,
-  trimmed metadata);
+* the student notebook (and otter's autograder notebook: the same, solved),
+  normalised so that generating it twice gives the same bytes (cell ids derived
+  from the cell contents, no outputs, no timestamps, trimmed metadata);
 * every question's test file (public *and* hidden cases) as text;
 * the answer manifest: for each question, the variable names its tests read
   (the parameters of the test functions, otter's exception-based format).
@@ -67,6 +67,7 @@ class Build:
     points: dict[str, float]
     manifest: dict[str, list[str]]
     hidden_counts: dict[str, int] = field(default_factory=dict)
+    autograder: nbformat.NotebookNode | None = None
 
     @property
     def questions(self) -> list[str]:
@@ -174,7 +175,10 @@ def _stable_ids(nb: nbformat.NotebookNode) -> None:
 
 
 def normalise_student(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Strip everything that could differ between two generations of the same master."""
+    """Strip everything that could differ between two generations of the same master.
+
+    (Also applied to otter's autograder notebook, the "solved exercise" used in tests.)
+    """
     nb = copy.deepcopy(nb)
     nb.nbformat, nb.nbformat_minor = 4, 5
     otter_meta = nb.metadata.get("otter", {})
@@ -250,7 +254,8 @@ def build(master: str | Path, *, bundle_dir: str | Path | None = None,
         if not manifest[q]:
             raise ValueError(f"The tests of question {q} read no answer variable (no test function parameters).")
     return Build(name=master.stem, master=master, student=normalise_student(student), tests=tests,
-                 public_tests=public, points=points, manifest=manifest, hidden_counts=hidden)
+                 public_tests=public, points=points, manifest=manifest, hidden_counts=hidden,
+                 autograder=normalise_student(ag))
 
 
 def student_bytes(b: Build) -> str:

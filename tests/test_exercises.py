@@ -1,0 +1,215 @@
+"""The assignments: masters in solutions/, generated student notebooks in exercises/.
+
+Every master is checked the same way, so a new lesson's master is covered as soon as it lands:
+exercises/ is exactly what the masters generate; the masters follow the course's conventions; no
+solution and no hidden test leaks into exercises/; the worked solution earns full marks through the
+real grading command, and `grader.check` passes on it in a live kernel; the unedited student
+notebook runs without errors and earns less than full marks.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+import yaml
+
+from mlmlab import _assign, grading
+
+REPO = Path(__file__).resolve().parents[1]
+MASTERS = _assign.list_masters()
+STEMS = [m.stem for m in MASTERS]
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("make_exercises", REPO / "tools" / "make_exercises.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def builds():
+    return {m.stem: _assign.build(m) for m in MASTERS}
+
+
+def _exercises_text() -> str:
+    """Everything a learner downloads from exercises/ (all files, any depth)."""
+    return "\n".join(p.read_text(encoding="utf-8", errors="replace")
+                     for p in sorted((REPO / "exercises").rglob("*")) if p.is_file())
+
+
+def _source(cell) -> str:
+    return cell.source if isinstance(cell.source, str) else "".join(cell.source)
+
+
+def test_the_first_assignments_exist():
+    assert {"01_why_multilevel", "03_icc"} <= set(STEMS)
+
+
+def test_exercises_are_what_the_masters_generate():
+    assert _tool().check(_assign.MASTERS_DIR, _assign.EXERCISES_DIR) == []
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_generation_is_deterministic(stem, builds):
+    again = _assign.build(_assign.MASTERS_DIR / f"{stem}.ipynb")
+    assert _assign.student_bytes(again) == _assign.student_bytes(builds[stem])
+    assert again.tests == builds[stem].tests
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_master_follows_the_conventions(stem, builds):
+    b = builds[stem]
+    master = nbformat.read(b.master, as_version=4)
+    config = next(yaml.safe_load(_source(c)) for c in master.cells
+                  if c.cell_type == "raw" and _source(c).lstrip().lower().startswith("# assignment config"))
+    assert config["name"] == stem
+    assert all(not c.get("outputs") for c in master.cells if c.cell_type == "code"), "clear the master's outputs"
+    assert len(b.questions) >= 4
+    hidden = [q for q in b.questions if b.hidden_counts[q] > 0]
+    assert 2 * len(hidden) >= len(b.questions), "hidden tests on at least half of the questions"
+    for q in b.questions:
+        assert q in b.public_tests, f"{q} needs a public test, so grader.check gives feedback"
+        tree = ast.parse(b.tests[q])
+        for fn in [n for n in tree.body if isinstance(n, ast.FunctionDef)]:
+            kwargs = {k.arg for d in fn.decorator_list if isinstance(d, ast.Call) for k in d.keywords}
+            assert "failure_message" in kwargs, f"{q}: test {fn.name} needs a failure_message"
+    # every answer the tests read is assigned in the master
+    assigned = {node.id for c in master.cells if c.cell_type == "code"
+                for node in ast.walk(ast.parse(_source(c)))
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    assert set(b.answer_names) <= assigned
+
+
+def _split_master_code(master: nbformat.NotebookNode) -> tuple[list[str], set[str]]:
+    """(solution code otter strips from the student version, code the learner is given)."""
+    solution, given, in_block = [], set(), False
+    for cell in master.cells:
+        if cell.cell_type != "code":
+            continue
+        prompt = False
+        for line in _source(cell).splitlines():
+            stripped = line.strip()
+            if stripped.endswith("# BEGIN PROMPT"):
+                prompt = True
+            elif stripped.endswith("# END PROMPT"):
+                prompt = False
+            elif stripped.startswith("# BEGIN SOLUTION"):
+                in_block = True
+            elif stripped.endswith("# END SOLUTION"):
+                in_block = False
+            elif in_block or re.search(r"# ?SOLUTION\s*$", stripped):
+                solution.append(re.sub(r"# ?SOLUTION\s*$", "", stripped).strip())
+            else:
+                given.add(stripped)
+    return [ln for ln in solution if len(ln) >= 8 and ln not in given], given
+
+
+def _student_code(stem: str) -> str:
+    nb = nbformat.read(REPO / "exercises" / f"{stem}.ipynb", as_version=4)
+    return "\n".join(_source(c) for c in nb.cells if c.cell_type == "code")
+
+
+def _significant_digits(value: float) -> int:
+    mantissa = re.sub(r"e.*$", "", repr(abs(value))).replace(".", "")
+    return len(mantissa.strip("0"))
+
+
+def _hidden_tests(test_source: str) -> list[tuple[list[str], list[float]]]:
+    """Body lines and non-integer numeric literals of each hidden test function."""
+    tree = ast.parse(test_source)
+    found = []
+    for fn in [n for n in tree.body if isinstance(n, ast.FunctionDef)]:
+        hidden = any(k.arg == "hidden" and getattr(k.value, "value", False)
+                     for d in fn.decorator_list if isinstance(d, ast.Call) for k in d.keywords)
+        if not hidden:
+            continue
+        lines = [ast.get_source_segment(test_source, stmt) for stmt in fn.body]
+        numbers = [n.value for n in ast.walk(fn) if isinstance(n, ast.Constant)
+                   and isinstance(n.value, float) and not float(n.value).is_integer()]
+        found.append(([ln for ln in lines if ln and len(ln) >= 10], numbers))
+    return found
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_no_solution_and_no_hidden_test_in_exercises(stem, builds):
+    text = _exercises_text()
+    for marker in ["BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN", "# SOLUTION", "BEGIN PROMPT",
+                   "BEGIN TESTS", "hidden=True"]:
+        assert marker not in text, marker
+    master = nbformat.read(builds[stem].master, as_version=4)
+    solution, _ = _split_master_code(master)
+    assert solution, "the master has no solution code?"
+    code = _student_code(stem)
+    for line in solution:
+        assert line not in code, f"solution line leaked into exercises/{stem}.ipynb: {line}"
+    hidden = [h for src in builds[stem].tests.values() for h in _hidden_tests(src)]
+    assert hidden
+    for lines, numbers in hidden:
+        for line in lines:
+            assert line not in text, f"hidden test leaked into exercises/: {line}"
+        for value in [v for v in numbers if _significant_digits(v) >= 3]:
+            for shown in {t for t in (repr(value), f"{value:.4g}") if "." in t}:
+                assert shown not in text, f"a hidden test's number appears in exercises/: {shown}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", STEMS)
+def test_solution_scores_full_marks_and_blank_scores_less(stem, builds, tmp_path):
+    b = builds[stem]
+    submitted = tmp_path / "submitted"
+    submitted.mkdir()
+    nbformat.write(b.autograder, submitted / "solved.ipynb")
+    shutil.copy(REPO / "exercises" / f"{stem}.ipynb", submitted / "unedited.ipynb")
+    book = grading.grade(stem, submitted, tmp_path / "out", cell_timeout=120, time_limit=300)
+    rows = book.set_index("student")
+    solved, blank = rows.loc["solved"], rows.loc["unedited"]
+    assert solved["status"] == "ok" and blank["status"] == "ok"
+    assert solved["score"] == solved["max_score"] == b.max_score
+    assert all(solved[q] == b.points[q] for q in b.questions)
+    assert blank["score"] < blank["max_score"]
+    feedback = (tmp_path / "out" / "feedback" / "unedited.txt").read_text()
+    assert "still holds ... (not answered yet)" in feedback
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", STEMS)
+def test_grader_check_passes_on_the_solution_in_a_live_kernel(stem, builds, tmp_path):
+    from nbclient import NotebookClient
+
+    nb = builds[stem].autograder
+    path = tmp_path / f"{stem}.ipynb"
+    nbformat.write(nb, path)
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    checks = [c for c in nb.cells if c.cell_type == "code" and _source(c).startswith("grader.check(")]
+    assert len(checks) == len(builds[stem].questions)
+    for cell in checks:
+        shown = "".join(o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+        assert "All test cases passed!" in shown, f"{_source(cell)} -> {shown}"
+
+
+def test_make_exercises_writes_and_checks(tmp_path):
+    masters, exercises = tmp_path / "solutions", tmp_path / "exercises"
+    masters.mkdir()
+    shutil.copy(REPO / "tests" / "fixtures" / "masters" / "90_fixture.ipynb", masters)
+    tool = _tool()
+    assert tool.check(masters, exercises) == ["missing: exercises/90_fixture.ipynb"]
+    assert tool.main(["--masters", str(masters), "--exercises", str(exercises)]) == 0
+    assert tool.main(["--check", "--masters", str(masters), "--exercises", str(exercises)]) == 0
+    target = exercises / "90_fixture.ipynb"
+    target.write_text(target.read_text().replace("Grader fixture", "Edited by hand"))
+    (exercises / "77_orphan.ipynb").write_text("{}")
+    assert tool.check(masters, exercises) == ["no master for: exercises/77_orphan.ipynb",
+                                              "out of date: exercises/90_fixture.ipynb"]
+    assert tool.main(["--check", "--masters", str(masters), "--exercises", str(exercises)]) == 1
+    tool.main(["--masters", str(masters), "--exercises", str(exercises)])
+    assert tool.check(masters, exercises) == [] and not (exercises / "77_orphan.ipynb").exists()
