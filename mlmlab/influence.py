@@ -11,6 +11,7 @@ import pandas as pd
 from mlmlab import engine
 from mlmlab._checks import argument_error
 from mlmlab._model_matrices import model_matrices
+from mlmlab.formula import parse_formula
 
 __all__ = ["group_influence", "cooks_distance"]
 
@@ -19,6 +20,13 @@ _COLUMNS = ["level", "n", "parameter", "kind", "full", "dropped", "change", "std
 
 def _single_factor(result, mats):
     factors = list(mats.Z)
+    blocks = parse_formula(result.formula, func="group_influence").random
+    if len(factors) == 1 and len(blocks) > 1:
+        raise argument_error(
+            "group_influence", "result", "a fit with one block of random effects", result.formula,
+            detail="its random effects of " + repr(factors[0]) + " are split into uncorrelated blocks (||)",
+            fix="The engine estimates a full covariance matrix; refit with correlated effects, e.g. (x | g).",
+        )
     if len(factors) != 1:
         raise argument_error(
             "group_influence", "result", "a fit with one grouping factor", result.formula,

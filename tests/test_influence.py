@@ -104,6 +104,11 @@ def test_errors(sleep_fit):
     with pytest.raises(ValueError, match=r"The 'result' argument of group_influence must be a fit with one grouping "
                                          r"factor\. Got '.*'; it has 'plate', 'sample'\. Leave-one-group-out"):
         group_influence(pen)
+    uncorr = fit("Reaction ~ Days + (Days || Subject)", datasets.load("sleepstudy"))
+    with pytest.raises(ValueError, match=r"The 'result' argument of group_influence must be a fit with one block of "
+                                         r"random effects\. Got 'Reaction ~ Days \+ \(Days \|\| Subject\)'; its "
+                                         r"random effects of 'Subject' are split into uncorrelated blocks"):
+        group_influence(uncorr)
     with pytest.raises(TypeError, match=r"The 'result' argument of group_influence must be a fitted model from "
                                         r"mlmlab\.fit\. Got None"):
         group_influence(None)
