@@ -285,3 +285,13 @@ def test_data_is_a_copy_and_fit_does_not_touch_input(hsb):
     before = hsb.copy()
     _quiet_fit("MathAch ~ cses + (1 | School)", hsb)
     pd.testing.assert_frame_equal(hsb, before)
+
+
+def test_interaction_grouping_equals_nesting_slash():
+    """(1 | batch:cask) + (1 | batch) is lme4's expansion of (1 | batch/cask): same fit, lme4's names."""
+    ref = REF["pastes_reml"]
+    m = _quiet_fit("strength ~ 1 + (1 | batch:cask) + (1 | batch)", datasets.load("pastes"))
+    assert abs(m.llf - ref["logLik"]) < 0.01
+    assert list(m.varcomp["grp"]) == ["batch:cask", "batch", "Residual"]
+    for got, want in zip(m.varcomp["vcov"], [r["vcov"] for r in ref["varcomp"]]):
+        assert abs(got - want) <= 5e-3 * want
