@@ -68,8 +68,10 @@ def _machine() -> dict:
     import scipy
     import statsmodels
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-            "scipy": scipy.__version__, "statsmodels": statsmodels.__version__, "platform": platform.platform()}
+    load = f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "n/a"
+    return {"cpu": cpu, "cores": os.cpu_count(), "load average at start": load, "python": platform.python_version(),
+            "numpy": np.__version__, "scipy": scipy.__version__, "statsmodels": statsmodels.__version__,
+            "platform": platform.platform()}
 
 
 def _timeit(fn, repeat):

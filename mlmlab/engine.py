@@ -44,6 +44,7 @@ from mlmlab._checks import argument_error
 __all__ = ["EngineFit", "EngineFitMany", "fit", "fit_many", "start_values_for", "log_variance_se"]
 
 SINGULAR_TOL = 1e-4  # lme4's isSingular(tol = 1e-4) on the theta scale
+XATOL, FATOL = 3e-2, 1e-3  # coarse Nelder–Mead tolerances before the Newton polish (q ≥ 2)
 
 _GOLDEN = 0.5 * (3.0 - np.sqrt(5.0))
 _SQRT_EPS = np.sqrt(np.finfo(float).eps)
@@ -730,13 +731,17 @@ def _newton_polish(g, x, lower, *, h=1e-4, maxiter=30, tol=1e-8):
         f0 = F[:, 0]
         fp, fm = F[:, 1:2 * m + 1:2], F[:, 2:2 * m + 2:2]
         grad = (fp - fm) / (2 * h)
+        # on the bound use the one-sided (inward) difference: the deviance is symmetric in the sign of a
+        # column of Λ, so the central difference there is 0 whatever the slope inwards
+        at_bound = X0 <= lower
+        grad = np.where(at_bound, (fp - f0[:, None]) / h, grad)
         H = np.zeros((ii.size, m, m))
         H[:, np.arange(m), np.arange(m)] = (fp - 2 * f0[:, None] + fm) / h ** 2
         for k, (i, j) in enumerate(pairs):
             b = 2 * m + 1 + 4 * k
             hij = (F[:, b] - F[:, b + 1] - F[:, b + 2] + F[:, b + 3]) / (4 * h * h)
             H[:, i, j] = H[:, j, i] = hij
-        fixed = (X0 <= lower) & (grad > 0)
+        fixed = at_bound & (grad > 0)
         grad = np.where(fixed, 0.0, grad)
         H = np.where(fixed[:, :, None] | fixed[:, None, :], 0.0, H)
         H[:, np.arange(m), np.arange(m)] += fixed
@@ -759,9 +764,18 @@ def _newton_polish(g, x, lower, *, h=1e-4, maxiter=30, tol=1e-8):
 
 def _nm_newton(g, x0, lower):
     step = 0.25 * np.maximum(np.abs(x0), 0.1)
-    x, fx, conv_nm = _nelder_mead(g, x0, step, lower, xatol=1e-3, fatol=1e-6, maxiter=1000)
+    x, fx, conv_nm = _nelder_mead(g, x0, step, lower, xatol=XATOL, fatol=FATOL, maxiter=1000)
     x, fx, conv = _newton_polish(g, x, lower)
     return x, fx, conv & conv_nm
+
+
+def _lbfgsb_one(fun, x0, lower):
+    from scipy.optimize import minimize
+
+    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
+    res = minimize(fun, x0, method="L-BFGS-B", bounds=bounds,
+                   options={"ftol": 1e-15, "gtol": 1e-8, "maxiter": 2000, "eps": 1e-7})
+    return res.x, float(res.fun), bool(res.success)
 
 
 def _optimize_general(des, f, R):
@@ -798,6 +812,13 @@ def _optimize_general(des, f, R):
         xe, fe, ce = xe[pick], fe[pick], ce[pick]
         better = fe < fx[edge] - 1e-10
         x[edge[better]], fx[edge[better]], conv[edge[better]] = xe[better], fe[better], ce[better]
+    # rare stragglers (flat ridges next to a boundary, where the lockstep Newton steps stall): finish
+    # them one by one with scipy's bounded L-BFGS-B from where they stopped
+    for r in np.flatnonzero(~conv):
+        xr, fr, ok = _lbfgsb_one(lambda v, r=r: float(g(v[None, :], np.array([r]))[0]), x[r], lower)
+        if fr <= fx[r]:
+            x[r], fx[r] = xr, fr
+        conv[r] = ok
     # the fully degenerate boundary θ = 0 (no random effects at all)
     f0 = g(np.zeros((R, m)), np.arange(R))
     zero = f0 <= fx
