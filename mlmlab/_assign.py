@@ -199,7 +199,7 @@ def normalise_student(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def test_parameters(test_source: str, question: str) -> tuple[list[str], int]:
+def answer_names_of(test_source: str, question: str) -> tuple[list[str], int]:
     """Names read by a question's tests (their function parameters) and the number of hidden cases."""
     tree = ast.parse(test_source)
     names: list[str] = []
@@ -250,7 +250,7 @@ def build(master: str | Path, *, bundle_dir: str | Path | None = None,
     points, manifest, hidden = {}, {}, {}
     for q, src in tests.items():
         points[q] = float(ExceptionTestFile.from_string(src, path=q).possible)
-        manifest[q], hidden[q] = test_parameters(src, q)
+        manifest[q], hidden[q] = answer_names_of(src, q)
         if not manifest[q]:
             raise ValueError(f"The tests of question {q} read no answer variable (no test function parameters).")
     return Build(name=master.stem, master=master, student=normalise_student(student), tests=tests,

@@ -5,7 +5,7 @@ request on stdin, in its own process session, one process per submission::
 
     {"notebook": "<copy of the submission>", "workdir": "<kernel cwd>",
      "progress": "<json file to write>", "names": ["rho", ...],
-     "time_limit": 600, "cell_timeout": 120, "max_output": 10000000}
+     "time_limit": 600, "cell_timeout": 120, "max_output": 10000000, "memory_limit": 4096}
 
 Every code cell runs in order in a new IPython kernel whose working directory is
 ``workdir`` (a scratch copy; the submission itself is never touched). After
@@ -18,7 +18,7 @@ Cells that raise do not stop the run (later answers still count). A cell that
 runs longer than ``cell_timeout`` or prints more than ``max_output`` bytes is
 interrupted; if the kernel does not recover within a few seconds it is killed
 and the run ends. The run also ends when the kernel dies or ``time_limit``
-seconds have passed.
+seconds have passed. The kernel's address space is capped at ``memory_limit`` MB.
 """
 
 from __future__ import annotations
@@ -172,6 +172,20 @@ class _Kernel:
             self.kill()
 
 
+def _limit_memory(megabytes) -> None:
+    """Cap the address space of this process and so of the kernel it starts (a MemoryError, not a
+    machine brought to its knees)."""
+    if not megabytes:
+        return
+    import resource
+
+    limit = int(megabytes) * 1024 * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
 def _write(path: str, state: dict) -> None:
     tmp = f"{path}.tmp"
     with open(tmp, "w") as f:
@@ -198,6 +212,7 @@ def execute(request: dict) -> dict:
 
     start = time.monotonic()
     deadline = start + float(request["time_limit"])
+    _limit_memory(request.get("memory_limit"))
     state = {"answers": "{}", "events": [], "cells_run": 0, "kernel_pid": None, "finished": False}
     progress = request["progress"]
     nb = nbformat.read(request["notebook"], as_version=4)

@@ -19,7 +19,7 @@ Examples
 >>> import numpy as np
 >>> text = dumps({"rho": np.float64(0.25), "letter": "b", "other": 1}, ["rho", "letter", "gone"])
 >>> loads(text)
-{'rho': 0.25, 'letter': 'b'}
+{'letter': 'b', 'rho': 0.25}
 """
 
 import json

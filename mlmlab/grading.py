@@ -213,7 +213,7 @@ def _row(b: _assign.Build, graded: dict) -> dict:
 
 
 def grade(assignment, submissions, out, *, masters=None, time_limit=600, cell_timeout=120,
-          max_output=10_000_000, workers=None) -> pd.DataFrame:
+          max_output=10_000_000, memory_limit=4096, workers=None) -> pd.DataFrame:
     """Grade every ``*.ipynb`` in ``submissions`` and write the gradebook and feedback to ``out``.
 
     Parameters
@@ -231,7 +231,9 @@ def grade(assignment, submissions, out, *, masters=None, time_limit=600, cell_ti
     cell_timeout : float, default=120
         Seconds one cell may run before it is interrupted.
     max_output : int, default=10_000_000
-        Bytes of printed output a submission may produce before the cell is stopped.
+        Bytes of output one cell may print before it is stopped.
+    memory_limit : int, default=4096
+        Megabytes of address space for a submission's kernel (beyond: MemoryError).
     workers : int, optional
         Submissions graded at once; default the number of CPU cores.
 
@@ -261,7 +263,8 @@ def grade(assignment, submissions, out, *, masters=None, time_limit=600, cell_ti
                              fix="Collect the notebooks into one folder and pass its path.")
     workers = check_positive_int(workers if workers is not None else (os.cpu_count() or 1),
                                  "grade", "workers")
-    for name, value in (("time_limit", time_limit), ("cell_timeout", cell_timeout), ("max_output", max_output)):
+    for name, value in (("time_limit", time_limit), ("cell_timeout", cell_timeout), ("max_output", max_output),
+                        ("memory_limit", memory_limit)):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise argument_error("grade", name, "a positive number", value)
     b = _assign.build(_assign.find_master(assignment, masters))
@@ -272,7 +275,7 @@ def grade(assignment, submissions, out, *, masters=None, time_limit=600, cell_ti
         raise argument_error("grade", "submissions", "a folder with one notebook per student", str(submissions),
                              detail=f"repeated ids: {', '.join(dupes)}")
     limits = {"time_limit": float(time_limit), "cell_timeout": float(cell_timeout),
-              "max_output": int(max_output)}
+              "max_output": int(max_output), "memory_limit": int(memory_limit)}
     with tempfile.TemporaryDirectory(prefix="mlmlab-grading-") as scratch_root:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             graded = list(pool.map(lambda p: _execute_one(p, b, limits, Path(scratch_root)), paths))
@@ -302,7 +305,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--masters", default=None, help="folder of master notebooks (default: solutions/)")
     p.add_argument("--time-limit", type=float, default=600, help="seconds per submission (default 600)")
     p.add_argument("--cell-timeout", type=float, default=120, help="seconds per cell (default 120)")
-    p.add_argument("--max-output", type=int, default=10_000_000, help="bytes of output (default 1e7)")
+    p.add_argument("--max-output", type=int, default=10_000_000, help="bytes of output per cell (default 1e7)")
+    p.add_argument("--memory-limit", type=int, default=4096, help="MB of memory per kernel (default 4096)")
     p.add_argument("--workers", type=int, default=None, help="parallel submissions (default: cores)")
     return p
 
@@ -312,7 +316,7 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     book = grade(args.assignment, args.submissions, args.out, masters=args.masters,
                  time_limit=args.time_limit, cell_timeout=args.cell_timeout,
-                 max_output=args.max_output, workers=args.workers)
+                 max_output=args.max_output, memory_limit=args.memory_limit, workers=args.workers)
     counts = book["status"].value_counts().reindex(list(STATUSES), fill_value=0)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
     print(f"Graded {len(book)} submission(s) for {args.assignment}: {summary}. "

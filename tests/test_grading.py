@@ -39,6 +39,8 @@ EXPECTED = {
     "infinite_loop": (5, "timeout", 2, 1, 2),
     # os._exit(0) after q1: q1 was exported before the kernel died, the rest never ran.
     "kernel_exit": (2, "error", 2, 0, 0),
+    # asks for 64 GB: a MemoryError under the kernel's memory cap, and the rest still runs.
+    "memory_hog": (5, "error", 2, 1, 2),
     "not_a_notebook": (0, "invalid", 0, 0, 0),
     # q2 wrong letter (public test passes: 0.5), q3 medians instead of means (public test passes: 1).
     "partial": (3.5, "ok", 2, 0.5, 1),
@@ -96,7 +98,7 @@ def test_fixture_gradebook_rows(graded):
     assert set(book["max_score"]) == {5}
     got = {r.student: (r.score, r.status, r.q1, r.q2, r.q3) for r in book.itertuples()}
     assert got == EXPECTED
-    assert "10 submission(s)" in graded["stdout"]
+    assert f"{len(EXPECTED)} submission(s)" in graded["stdout"]
 
 
 @pytest.mark.slow
@@ -121,6 +123,7 @@ def test_feedback_explains_what_happened(graded):
     assert "the kernel could not be stopped cleanly" in fb["stubborn_loop"]
     assert "the kernel died in code cell" in fb["kernel_exit"]
     assert "printed more than 1000000 bytes and was stopped" in fb["huge_print"]
+    assert "raised MemoryError" in fb["memory_hog"]
     assert "q2_choice still holds ... (not answered yet)" in fb["blank"]
     # hidden tests report their failure message (with the tolerance), never their source or the answer
     assert "mean_yield is not the mean Yield (tolerance 0.01)." in fb["tampering"]
@@ -228,7 +231,7 @@ def test_find_master_accepts_number_or_stem():
 def test_tests_may_only_read_named_answers():
     src = "from otter.test_files import test_case\n@test_case(hidden=False)\ndef t(env):\n    pass\n"
     with pytest.raises(ValueError, match=r"A test of question q9 takes 'env'"):
-        _assign.test_parameters(src, "q9")
+        _assign.answer_names_of(src, "q9")
 
 
 def test_grade_rejects_bad_arguments(tmp_path):
