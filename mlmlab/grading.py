@@ -57,15 +57,36 @@ def _fmt(x: float) -> str:
 
 
 def _read_notebook(raw: bytes):
-    """The notebook in ``raw``, or None when it is not a readable notebook."""
+    """The notebook in ``raw`` (repaired if Jupyter could open it), or None if it is not one."""
     import nbformat
 
     try:
-        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    try:
+        return nbformat.reads(text, as_version=4)
     except Exception:
+        pass
+    # Hand-edited or produced by another tool: keep it if it still has cells with sources.
+    try:
+        data = json.loads(text)
+    except ValueError:
         return None
-    if not isinstance(nb.get("cells"), list) or not all(isinstance(c, dict) for c in nb.cells):
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list):
         return None
+    nb = nbformat.v4.new_notebook(metadata=data.get("metadata") if isinstance(data.get("metadata"), dict) else {})
+    for cell in cells:
+        if not isinstance(cell, dict):
+            return None
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        if not isinstance(source, str):
+            return None
+        make = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell}.get(
+            cell.get("cell_type"), nbformat.v4.new_raw_cell)
+        nb.cells.append(make(source))
     return nb
 
 
@@ -185,17 +206,19 @@ def _feedback(student, b: _assign.Build, status, results, events, score) -> str:
 
 
 def _execute_one(path: Path, b: _assign.Build, limits: dict, scratch_root: Path) -> dict:
+    import nbformat
+
     student = path.stem
     scratch = Path(tempfile.mkdtemp(prefix="s-", dir=scratch_root))
     try:
-        raw = path.read_bytes()
-        if _read_notebook(raw) is None:
+        nb = _read_notebook(path.read_bytes())
+        if nb is None:
             return {"student": student, "status": "invalid", "answers": None, "events": []}
         workdir = scratch / "work"
         workdir.mkdir()
         # otter.Notebook(...) in the init cell looks for the notebook under the master's name.
         nb_path = workdir / f"{b.name}.ipynb"
-        nb_path.write_bytes(raw)
+        nbformat.write(nb, nb_path)
         state = _execute(nb_path, workdir, scratch / "progress.json", b.answer_names, limits)
         events = list(state["events"])
         return {"student": student, "status": _status(events), "answers": state["answers"],

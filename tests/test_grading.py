@@ -243,6 +243,16 @@ def test_grade_rejects_bad_arguments(tmp_path):
         grading.grade("90", tmp_path, tmp_path / "out", masters=MASTERS, cell_timeout=-1)
 
 
+def test_what_counts_as_a_notebook():
+    minimal = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+               "cells": [{"cell_type": "code", "source": ["x = ", "1"]}]}
+    nb = grading._read_notebook(json.dumps(minimal).encode())
+    assert [c.source for c in nb.cells] == ["x = 1"]
+    for raw in [b"", b"{}", b'{"cells": "x"}', b"[1, 2]", b"\xff\xfe", b"my answers: 1527.5",
+                b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", "source": 3}]}']:
+        assert grading._read_notebook(raw) is None, raw
+
+
 def test_empty_folder_gives_an_empty_gradebook(tmp_path):
     book = grading.grade("90", tmp_path, tmp_path / "out", masters=MASTERS)
     assert book.empty
