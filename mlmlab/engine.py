@@ -470,28 +470,43 @@ class _Design:
         self.theta_rows, self.theta_cols = rws, cols
         self.is_diag = rws == cols
 
+        if q == 1:
+            # groups with the same z_jᵀz_j (for random intercepts: the same size) share their shrinkage
+            # weight, so their sums can be pooled: one evaluation then costs O(U p²), U distinct sizes
+            a = self.A[:, 0, 0]
+            self.a_u, inv, self.count_u = np.unique(a, return_inverse=True, return_counts=True)
+            self.pool = sparse.csr_matrix((np.ones(J), (np.arange(J), inv)), shape=(J, self.a_u.size))
+            self.BB_u = (self.pool.T @ self.BB).reshape(-1, p * p)
+
     def response(self, Y):
         Xty = Y @ self.X  # (R, p)
         yty = np.einsum("rn,rn->r", Y, Y)
         c = np.stack([(self.S[k] @ Y.T).T for k in range(self.q)], -1)  # (R, J, q)
-        return Xty, yty, c
+        if self.q > 1:
+            return Xty, yty, c
+        c0 = c[:, :, 0]
+        b = self.B[:, 0, :]
+        U = self.a_u.size
+        cb = np.stack([(self.pool.T @ (c0 * b[:, k]).T).T for k in range(self.p)], -1)  # (R, U, p)
+        ccc = (self.pool.T @ (c0 * c0).T).T  # (R, U)
+        return Xty, yty, (cb.reshape(-1, U, self.p), ccc.reshape(-1, U))
 
 
 # ----------------------------------------------------------------------------- profiled deviance
 def _pieces_q1(des, resp, theta, idx):
-    """log|V/σ²|, XᵀWX, XᵀWy, yᵀWy for K scalar θ values (replicates ``idx``)."""
-    Xty, yty, c = resp
-    a = des.A[:, 0, 0]
-    b = des.B[:, 0, :]
+    """log|V/σ²|, XᵀWX, XᵀWy, yᵀWy for K scalar θ values (replicates ``idx``).
+
+    With one random effect, W's correction for group j is w_j = θ²/(1 + θ² z_jᵀz_j); groups sharing
+    z_jᵀz_j are pooled (see :class:`_Design`).
+    """
+    Xty, yty, (cb, ccc) = resp
     t2 = theta[:, None] ** 2
-    w = t2 / (1.0 + t2 * a)  # (K, J)
-    cc = c[idx, :, 0]
+    w = t2 / (1.0 + t2 * des.a_u)  # (K, U)
     p = des.p
-    bb = (b[:, :, None] * b[:, None, :]).reshape(des.J, p * p)
-    XtWX = des.XtX - (w @ bb).reshape(-1, p, p)
-    XtWy = Xty[idx] - (w * cc) @ b
-    ytWy = yty[idx] - np.sum(w * cc * cc, axis=1)
-    logdet = np.sum(np.log1p(t2 * a), axis=1)
+    XtWX = des.XtX - (w @ des.BB_u).reshape(-1, p, p)
+    XtWy = Xty[idx] - np.einsum("ku,kup->kp", w, cb[idx])
+    ytWy = yty[idx] - np.sum(w * ccc[idx], axis=1)
+    logdet = np.log1p(t2 * des.a_u) @ des.count_u
     return logdet, XtWX, XtWy, ytWy
 
 
