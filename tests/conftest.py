@@ -6,6 +6,7 @@
 from pathlib import Path
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")  # the tests themselves draw off-screen (kernels for notebooks: see ../conftest.py)
 
@@ -22,3 +23,11 @@ def pytest_configure(config):
         candidate = REPO / sanitize
         if candidate.exists():
             config.option.nbval_sanitize_with = str(candidate)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Expose each phase's report as item.rep_<phase> (fixtures use it to save evidence on failure)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
