@@ -53,7 +53,7 @@ class CurrentEnvKernelSpecManager(KernelSpecManager):
 
 def fix_cell_ids(nb: nbformat.NotebookNode) -> None:
     """Give every cell a stable, unique id (existing ids are kept)."""
-    nb.nbformat, nb.nbformat_minor = 4, max(nb.get("nbformat_minor", 5), 5)
+    nb["nbformat"], nb["nbformat_minor"] = 4, max(nb.get("nbformat_minor", 5), 5)
     seen: set[str] = set()
     for index, cell in enumerate(nb.cells):
         cell_id = cell.get("id")
@@ -120,7 +120,11 @@ def stable_widget_ids(nb: nbformat.NotebookNode, salt: str) -> nbformat.Notebook
 
 def execute(path: Path, timeout: int = TIMEOUT) -> nbformat.NotebookNode:
     """Run the notebook at ``path`` top to bottom and return it, made deterministic."""
-    nb = nbformat.read(path, as_version=4)
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    if raw.get("nbformat") == 4:  # give id-less cells their fixed ids before nbformat invents random ones
+        raw["nbformat_minor"] = max(raw.get("nbformat_minor", 5), 5)
+        fix_cell_ids(nbformat.NotebookNode(raw))
+    nb = nbformat.reads(json.dumps(raw), as_version=4)
     fix_cell_ids(nb)
     env = {**os.environ, **KERNEL_ENV}
     km = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=CurrentEnvKernelSpecManager())
