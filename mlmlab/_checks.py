@@ -142,10 +142,10 @@ def check_numeric_column(data: pd.DataFrame, name: str, func: str, arg: str) -> 
 
     Examples
     --------
-    >>> check_numeric_column(pd.DataFrame({"y": ["a"]}), "y", "fit", "formula")
+    >>> check_numeric_column(pd.DataFrame({"y": ["a"]}), "y", "fit", "formula")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    mlmlab._checks.MlmlabInputError: The 'formula' argument of fit must be a numeric outcome. Got 'y'; column 'y' holds text (dtype object...
+    mlmlab._checks.MlmlabInputError: The 'formula' argument of fit must be a numeric outcome. Got 'y'; column 'y' holds text (dtype ...
     """
     check_column(data, name, func, arg)
     col = data[name]
