@@ -157,11 +157,15 @@ def run_otter_assign(master: str | Path, result: str | Path, *, bundle: bool = F
     otter_logger = logging.getLogger("otter")
     old_level = otter_logger.level
     otter_logger.setLevel(logging.WARNING)
+    # otter assign leaves a tempfile.mkdtemp() folder behind when it does not generate a zip:
+    # point tempfile inside `result` meanwhile, so it goes when `result` goes.
+    old_tempdir, tempfile.tempdir = tempfile.tempdir, str(result)
     try:
         with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
             otter_assign(str(src_dir / master.name), str(result / "dist"), no_pdfs=True,
                          no_run_tests=True)
     finally:
+        tempfile.tempdir = old_tempdir
         otter_logger.setLevel(old_level)
     return result / "dist"
 

@@ -58,14 +58,17 @@ def _digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-def _grade(submissions: Path, out: Path) -> subprocess.CompletedProcess:
+def _grade(submissions: Path, out: Path, scratch: Path) -> subprocess.CompletedProcess:
+    """Run the grading command with its scratch folders under ``scratch`` (TMPDIR)."""
     cmd = [sys.executable, "-m", "mlmlab.grading", "--assignment", "90", "--masters", str(MASTERS),
            "--submissions", str(submissions), "--out", str(out), *LIMITS]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=str(REPO))
+    scratch.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=str(REPO), env=env)
 
 
-def _orphan_kernels() -> list[int]:
-    """Kernels still running from a grading scratch folder (there must be none)."""
+def _orphan_kernels(scratch: Path) -> list[int]:
+    """Kernels still running in a scratch folder of our grading run (there must be none)."""
     found = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -75,7 +78,7 @@ def _orphan_kernels() -> list[int]:
             cwd = os.readlink(f"/proc/{pid}/cwd")
         except OSError:
             continue
-        if b"ipykernel" in cmd and "mlmlab-grading-" in cwd:
+        if b"ipykernel" in cmd and cwd.startswith(str(scratch)):
             found.append(int(pid))
     return found
 
@@ -83,10 +86,12 @@ def _orphan_kernels() -> list[int]:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     out = tmp_path_factory.mktemp("graded")
+    scratch = tmp_path_factory.mktemp("scratch")
     before = _digest(SUBMISSIONS)
-    done = _grade(SUBMISSIONS, out)
+    done = _grade(SUBMISSIONS, out, scratch)
     assert done.returncode == 0, done.stderr[-3000:]
-    return {"out": out, "stdout": done.stdout, "before": before, "after": _digest(SUBMISSIONS)}
+    return {"out": out, "stdout": done.stdout, "before": before, "after": _digest(SUBMISSIONS),
+            "scratch": scratch}
 
 
 @pytest.mark.slow
@@ -108,7 +113,8 @@ def test_submissions_are_never_modified(graded):
 
 @pytest.mark.slow
 def test_no_kernel_outlives_the_grading(graded):
-    assert _orphan_kernels() == []
+    assert _orphan_kernels(graded["scratch"]) == []
+    assert list(graded["scratch"].iterdir()) == [], "the grader removes its scratch folders"
 
 
 @pytest.mark.slow
@@ -138,7 +144,7 @@ def test_grading_twice_gives_the_same_gradebook(graded, tmp_path):
     for name in ["correct", "partial", "blank", "not_a_notebook"]:
         shutil.copy(SUBMISSIONS / f"{name}.ipynb", subset)
     out = tmp_path / "again"
-    done = _grade(subset, out)
+    done = _grade(subset, out, tmp_path / "scratch")
     assert done.returncode == 0, done.stderr[-3000:]
     first = pd.read_csv(graded["out"] / "gradebook.csv").set_index("student")
     again = pd.read_csv(out / "gradebook.csv").set_index("student")
