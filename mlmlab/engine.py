@@ -29,6 +29,10 @@ optimiser is one batched numpy evaluation for all replicates still running. For 
 optimiser is a grid on the intraclass scale followed by Brent's bounded method run in lockstep;
 for q ≥ 2 it is a Nelder–Mead simplex run in lockstep (lme4's own classic optimiser), on θ
 scaled by the spread of each column of Z, with the bound θ_kk ≥ 0, restarted once at the optimum.
+
+Simulation studies whose predictors are drawn afresh for every replicate use the private
+:func:`_fit_many_designs` (X of shape (R, n, p), one design per replicate; Z and the groups shared),
+which runs the same optimisers on the same per-group sums, kept per replicate.
 """
 
 from __future__ import annotations
@@ -348,9 +352,14 @@ def log_variance_se(Y, X, Z, groups, result, *, step=1e-3) -> np.ndarray:
         raise argument_error(func, "result", f"fits of the {Yarr.shape[0]} replicates in Y", result,
                              detail=f"it holds {tau2.shape[0]}")
     des = _Design(X, Z, codes, J, func)
-    resp = des.response(Yarr)
+    return _log_variance_se(des, des.response(Yarr), tau2, s2, result, step)
+
+
+def _log_variance_se(des, resp, tau2, s2, result, step):
+    """The body of :func:`log_variance_se` once the inputs are checked and summarised."""
+    n = des.n
     ok = np.flatnonzero((tau2 > 0) & ~np.atleast_1d(result.singular))
-    out = np.full((Yarr.shape[0], 2), np.nan)
+    out = np.full((tau2.shape[0], 2), np.nan)
     if ok.size == 0:
         return out
     h = float(step)
@@ -380,7 +389,61 @@ def log_variance_se(Y, X, Z, groups, result, *, step=1e-3) -> np.ndarray:
     return out
 
 
+# ----------------------------------------------------------------------------- one design per replicate
+def _fit_many_designs(Y, X, Z, groups, *, reml=True) -> EngineFitMany:
+    """:func:`fit_many` when every replicate has its own fixed-effects design (private).
+
+    For simulation studies that draw the predictors afresh for each data set: ``X`` has shape
+    (R, n, p), row r of the result is ``fit(Y[r], X[r], Z, groups)``; Z and the groups are shared.
+    The optimisers and their tolerances are those of :func:`fit_many`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(5)
+    >>> g = np.repeat(np.arange(8), 5)
+    >>> X = np.stack([np.column_stack([np.ones(40), rng.normal(size=8)[g]]) for _ in range(3)])
+    >>> Y = X @ np.array([1.0, 0.5]) + rng.normal(size=(3, 8))[:, g] + rng.normal(size=(3, 40))
+    >>> many = _fit_many_designs(Y, X, np.ones(40), g)
+    >>> bool(np.allclose(many.beta[2], fit(Y[2], X[2], np.ones(40), g).beta))
+    True
+    """
+    Yarr = _as_outcome(Y, "engine._fit_many_designs", "Y", many=True)
+    return _fit(Yarr, X, Z, groups, reml=reml, func="engine._fit_many_designs", per_replicate=True)
+
+
+def _log_variance_se_designs(Y, X, Z, groups, result, *, step=1e-3) -> np.ndarray:
+    """:func:`log_variance_se` for fits from :func:`_fit_many_designs` (X of shape (R, n, p); private)."""
+    func = "engine._log_variance_se_designs"
+    Yarr = _as_outcome(Y, func, "Y", many=True)
+    R, n = Yarr.shape
+    X = _as_designs(X, R, n, func)
+    Z = _as_design(Z, n, func, "Z")
+    if Z.shape[1] != 1:
+        raise argument_error(func, "Z", "one column (random intercepts or one random effect)", Z)
+    if not isinstance(result, EngineFitMany) or len(result) != R:
+        raise argument_error(func, "result", f"the fits of the {R} replicates in Y", result, kind=TypeError)
+    codes, J = _as_groups(groups, n, func)
+    des = _Design(X, Z, codes, J, func)
+    tau2 = np.asarray(result.G, dtype=float).reshape(-1)
+    return _log_variance_se(des, des.response(Yarr), tau2, np.asarray(result.sigma2, float), result, step)
+
+
 # ----------------------------------------------------------------------------- input checks
+def _as_designs(X, R, n, func):
+    """X with one (n, p) design per replicate: shape (R, n, p), finite."""
+    try:
+        arr = np.asarray(X, dtype=float)
+    except (TypeError, ValueError):
+        raise argument_error(func, "X", "a numeric array", X, kind=TypeError) from None
+    if arr.ndim != 3 or arr.shape[:2] != (R, n) or arr.shape[2] == 0:
+        raise argument_error(func, "X", "an array of shape (R, n, p): one design per replicate", arr,
+                             detail=f"Y has R = {R} replicates of n = {n} values")
+    if not np.all(np.isfinite(arr)):
+        raise argument_error(func, "X", "free of missing (NaN) and infinite values", arr)
+    return arr
+
+
 def _as_outcome(y, func, arg, *, many):
     try:
         arr = np.asarray(y, dtype=float)
@@ -434,16 +497,23 @@ def _as_groups(groups, n, func):
 
 # ----------------------------------------------------------------------------- sufficient statistics
 class _Design:
-    """Per-group sums that do not depend on the outcome."""
+    """Per-group sums that do not depend on the outcome.
+
+    X is (n, p), shared by all replicates, or (R, n, p), one design per replicate (``batched``);
+    then XtX, B, BB (and BB_u) carry a leading replicate axis and the pieces index them by ``idx``.
+    """
 
     def __init__(self, X, Z, codes, J, func):
-        n, p = X.shape
+        self.batched = X.ndim == 3
+        n, p = X.shape[-2:]
         q = Z.shape[1]
         self.n, self.p, self.q, self.J = n, p, q, J
         self.X = X
-        self.XtX = X.T @ X
-        if np.linalg.matrix_rank(X) < p:
-            raise argument_error(func, "X", "an array whose columns are not collinear", X,
+        self.XtX = np.swapaxes(X, -1, -2) @ X if self.batched else X.T @ X
+        rank = np.linalg.matrix_rank(X)
+        if np.any(rank < p):
+            bad = f"replicate {int(np.argmax(rank < p))} has collinear columns" if self.batched else ""
+            raise argument_error(func, "X", "an array whose columns are not collinear", X, detail=bad,
                                  fix="Remove a redundant column (for example a second intercept or a "
                                      "predictor that is a sum of others).")
         if n <= p:
@@ -457,9 +527,13 @@ class _Design:
         # S_k[j, i] = Z[i, k] if row i is in group j: sums over groups of Z_k * anything
         self.S = [sparse.csr_matrix((Z[:, k], (codes, rows)), shape=(J, n)) for k in range(q)]
         self.A = np.stack([np.stack([self.S[k] @ Z[:, l] for l in range(q)], -1) for k in range(q)], 1)
-        self.B = np.stack([self.S[k] @ X for k in range(q)], 1)  # (J, q, p)
-        # BB[j, a, b] = B_j[a]ᵀ B_j[b], flattened for one matrix product per evaluation
-        self.BB = np.einsum("jap,jbr->jabpr", self.B, self.B).reshape(J * q * q, p * p)
+        if self.batched:
+            self.B = np.stack([_group_sums(self.S[k], X) for k in range(q)], 2)  # (R, J, q, p)
+            self.BB = np.einsum("rjap,rjbs->rjabps", self.B, self.B).reshape(X.shape[0], J * q * q, p * p)
+        else:
+            self.B = np.stack([self.S[k] @ X for k in range(q)], 1)  # (J, q, p)
+            # BB[j, a, b] = B_j[a]ᵀ B_j[b], flattened for one matrix product per evaluation
+            self.BB = np.einsum("jap,jbr->jabpr", self.B, self.B).reshape(J * q * q, p * p)
         zz = self.A[:, np.arange(q), np.arange(q)]  # (J, q)
         if np.any(zz.sum(0) == 0):
             raise argument_error(func, "Z", "an array without all-zero columns", Z)
@@ -476,20 +550,35 @@ class _Design:
             a = self.A[:, 0, 0]
             self.a_u, inv, self.count_u = np.unique(a, return_inverse=True, return_counts=True)
             self.pool = sparse.csr_matrix((np.ones(J), (np.arange(J), inv)), shape=(J, self.a_u.size))
-            self.BB_u = (self.pool.T @ self.BB).reshape(-1, p * p)
+            if self.batched:
+                self.BB_u = _group_sums(self.pool.T, self.BB)  # (R, U, p²)
+            else:
+                self.BB_u = (self.pool.T @ self.BB).reshape(-1, p * p)
 
     def response(self, Y):
-        Xty = Y @ self.X  # (R, p)
+        if self.batched and Y.shape[0] != self.X.shape[0]:  # pragma: no cover - callers pair them
+            raise ValueError("one design per replicate: Y and X need the same number of replicates")
+        Xty = np.einsum("rn,rnp->rp", Y, self.X) if self.batched else Y @ self.X  # (R, p)
         yty = np.einsum("rn,rn->r", Y, Y)
         c = np.stack([(self.S[k] @ Y.T).T for k in range(self.q)], -1)  # (R, J, q)
         if self.q > 1:
             return Xty, yty, c
         c0 = c[:, :, 0]
-        b = self.B[:, 0, :]
         U = self.a_u.size
-        cb = np.stack([(self.pool.T @ (c0 * b[:, k]).T).T for k in range(self.p)], -1)  # (R, U, p)
+        if self.batched:
+            cb = _group_sums(self.pool.T, c0[:, :, None] * self.B[:, :, 0, :])  # (R, U, p)
+        else:
+            b = self.B[:, 0, :]
+            cb = np.stack([(self.pool.T @ (c0 * b[:, k]).T).T for k in range(self.p)], -1)  # (R, U, p)
         ccc = (self.pool.T @ (c0 * c0).T).T  # (R, U)
         return Xty, yty, (cb.reshape(-1, U, self.p), ccc.reshape(-1, U))
+
+
+def _group_sums(S, A):
+    """S @ A[r] for every r at once: S sparse (m, n), A (R, n, k) → (R, m, k)."""
+    R, n, k = A.shape
+    out = S @ np.moveaxis(A, 0, 1).reshape(n, R * k)
+    return np.moveaxis(np.asarray(out).reshape(S.shape[0], R, k), 1, 0)
 
 
 # ----------------------------------------------------------------------------- profiled deviance
@@ -503,7 +592,10 @@ def _pieces_q1(des, resp, theta, idx):
     t2 = theta[:, None] ** 2
     w = t2 / (1.0 + t2 * des.a_u)  # (K, U)
     p = des.p
-    XtWX = des.XtX - (w @ des.BB_u).reshape(-1, p, p)
+    if des.batched:
+        XtWX = des.XtX[idx] - np.einsum("ku,kum->km", w, des.BB_u[idx]).reshape(-1, p, p)
+    else:
+        XtWX = des.XtX - (w @ des.BB_u).reshape(-1, p, p)
     XtWy = Xty[idx] - np.einsum("ku,kup->kp", w, cb[idx])
     ytWy = yty[idx] - np.sum(w * ccc[idx], axis=1)
     logdet = np.log1p(t2 * des.a_u) @ des.count_u
@@ -536,9 +628,13 @@ def _pieces_general(des, resp, theta, idx):
         logdet = np.sum(np.linalg.slogdet(M)[1], axis=1)
     H = lam[:, None] @ Minv @ lamT[:, None]  # (K, J, q, q)
     cc = c[idx]  # (K, J, q)
-    XtWX = des.XtX - (H.reshape(K, J * q * q) @ des.BB).reshape(K, p, p)
     Hc = np.einsum("kjab,kjb->kja", H, cc)
-    XtWy = Xty[idx] - Hc.reshape(K, J * q) @ des.B.reshape(J * q, p)
+    if des.batched:
+        XtWX = des.XtX[idx] - np.einsum("km,kmr->kr", H.reshape(K, J * q * q), des.BB[idx]).reshape(K, p, p)
+        XtWy = Xty[idx] - np.einsum("km,kmp->kp", Hc.reshape(K, J * q), des.B[idx].reshape(K, J * q, p))
+    else:
+        XtWX = des.XtX - (H.reshape(K, J * q * q) @ des.BB).reshape(K, p, p)
+        XtWy = Xty[idx] - Hc.reshape(K, J * q) @ des.B.reshape(J * q, p)
     ytWy = yty[idx] - np.einsum("kja,kja->k", Hc, cc)
     return logdet, XtWX, XtWy, ytWy
 
@@ -842,11 +938,11 @@ def _optimize_general(des, f, R):
 
 
 # ----------------------------------------------------------------------------- driver
-def _fit(Y, X, Z, groups, *, reml, func):
+def _fit(Y, X, Z, groups, *, reml, func, per_replicate=False):
     if not isinstance(reml, (bool, np.bool_)):
         raise argument_error(func, "reml", "True or False", reml, kind=TypeError)
     n = Y.shape[1]
-    X = _as_design(X, n, func, "X")
+    X = _as_designs(X, Y.shape[0], n, func) if per_replicate else _as_design(X, n, func, "X")
     Z = _as_design(Z, n, func, "Z")
     codes, J = _as_groups(groups, n, func)
     des = _Design(X, Z, codes, J, func)

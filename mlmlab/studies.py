@@ -1,8 +1,9 @@
 """Ready-made simulation studies for the lessons.
 
-Each study simulates many data sets whose truth is known (with :mod:`mlmlab.simulate`), fits them
-all at once with :func:`mlmlab.engine.fit_many`, and returns a tidy DataFrame: one row per condition
-(and, where it helps, per parameter or method), never printed or rounded.
+Each study simulates many data sets whose truth is known (with :mod:`mlmlab.simulate`, or, for
+:func:`sample_size_study`, with a new design for every data set), fits them all at once with
+:func:`mlmlab.engine.fit_many` (or its one-design-per-replicate variant), and returns a tidy DataFrame:
+one row per condition (and, where it helps, per parameter or method), never printed or rounded.
 
 * :func:`ols_vs_mlm` — what ignoring clustering does to standard errors and type-I error;
 * :func:`ml_vs_reml_bias` — ML underestimates variances with few groups, REML much less;
@@ -35,7 +36,7 @@ from mlmlab.simulate import simulate_two_level_many
 
 __all__ = ["ols_vs_mlm", "ml_vs_reml_bias", "lrt_null_distribution", "lrt_rejection_rates", "sample_size_study"]
 
-_CHUNK = 250  # replicates per design draw: each chunk gets fresh predictors and group sizes
+_CHUNK = 250  # replicates per batch; ols_vs_mlm, ml_vs_reml_bias and lrt_null_distribution draw one design per batch
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -93,16 +94,41 @@ def _ols(Y, X):
 
 
 def _ols_llf(Y, X, reml):
-    """Log-likelihood of the model without random effects (the engine's θ = 0), every row of Y."""
-    n, p = X.shape
-    B = Y @ X @ np.linalg.inv(X.T @ X)
-    resid = Y - B @ X.T
+    """Log-likelihood of the model without random effects (the engine's θ = 0), every row of Y.
+
+    X is (n, p), shared by the rows of Y, or (R, n, p), one design per row.
+    """
+    n, p = X.shape[-2:]
+    if X.ndim == 3:
+        XtX = np.swapaxes(X, 1, 2) @ X
+        B = np.linalg.solve(XtX, np.einsum("rn,rnp->rp", Y, X)[..., None])[..., 0]
+        resid = Y - np.einsum("rnp,rp->rn", X, B)
+    else:
+        XtX = X.T @ X
+        B = Y @ X @ np.linalg.inv(XtX)
+        resid = Y - B @ X.T
     rss = np.einsum("rn,rn->r", resid, resid)
     k = n - p if reml else n
     dev = k * (1 + np.log(2 * np.pi * rss / k))
     if reml:
-        dev = dev + np.linalg.slogdet(X.T @ X)[1]
+        dev = dev + np.linalg.slogdet(XtX)[1]
     return -0.5 * dev
+
+
+def _draw_sample_size_data(J, m, fixed, tau2, sigma2, R, rng):
+    """R data sets y = γ00 + γ10 x + γ01 w + u0j + e, each with its own x (level 1) and w (level 2).
+
+    Returns Y (R, n), X (R, n, 3) with columns Intercept, x, w, and the group codes (n,).
+    """
+    codes = np.repeat(np.arange(J), m)
+    n = codes.size
+    x = rng.standard_normal((R, n))
+    w = rng.standard_normal((R, J))[:, codes]
+    X = np.stack([np.ones((R, n)), x, w], axis=2)
+    u = np.sqrt(tau2) * rng.standard_normal((R, J))[:, codes]
+    e = np.sqrt(sigma2) * rng.standard_normal((R, n))
+    Y = X @ np.array([fixed["Intercept"], fixed["x"], fixed["w"]]) + u + e
+    return Y, X, codes
 
 
 def _between_within_df(n, J, level):
@@ -478,19 +504,23 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
     Intervals for τ00 are Wald intervals on the log scale, exp(log τ̂00 ± z SE) with the SE from
     the observed information (:func:`mlmlab.engine.log_variance_se`). A singular fit (τ̂00 = 0,
     or θ < 1e-4 as lme4 flags it) has no such interval and counts as *not* covering;
-    ``share_singular`` shows how often that happens. Predictors and the design are drawn afresh for every block of 250 replicates.
+    ``share_singular`` shows how often that happens.
+
+    Both predictors are drawn afresh for every data set, so ``sd`` is the spread over designs as
+    well as outcomes: for γ01 it is close to √((τ00 + σ²/n) / (J − 3)), the average of the
+    variance (τ00 + σ²/n) / Σ_j (w_j − w̄)² over draws of w (Σ_j (w_j − w̄)² ~ χ²_{J−1}).
 
     Examples
     --------
     >>> tab = sample_size_study([10, 50], [5], n_reps=500, rng=4, progress=False)
     >>> tab[["n_groups", "parameter", "bias", "coverage", "power"]].round(2)
        n_groups parameter  bias  coverage  power
-    0        10         x -0.01      0.94   0.52
-    1        10         w  0.00      0.96   0.18
-    2        10      tau2  0.01      0.86   0.43
-    3        50         x -0.00      0.96   1.00
-    4        50         w -0.00      0.95   0.98
-    5        50      tau2 -0.01      0.97   0.96
+    0        10         x -0.00      0.94   0.50
+    1        10         w  0.01      0.97   0.19
+    2        10      tau2  0.01      0.85   0.43
+    3        50         x -0.00      0.96   0.99
+    4        50         w -0.00      0.95   0.82
+    5        50      tau2 -0.00      0.98   0.98
 
     Taught in lesson 08.
     """
@@ -502,6 +532,9 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
     if not isinstance(fixed, dict) or any(k not in ("Intercept", "x", "w") for k in fixed):
         raise argument_error(func, "fixed", "a dict with keys among Intercept, x, w", fixed,
                              fix="For example fixed={'Intercept': 0, 'x': 0.3, 'w': 0.3}.")
+    if any(isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) for v in fixed.values()):
+        raise argument_error(func, "fixed", "a dict whose values are finite numbers", fixed, kind=TypeError)
+    fixed = {k: float(fixed.get(k, 0.0)) for k in ("Intercept", "x", "w")}
     tau2 = _check_variance(tau2, func, "tau2", positive=True)
     sigma2 = _check_variance(sigma2, func, "sigma2", positive=True)
     R = check_positive_int(n_reps, func, "n_reps")
@@ -515,27 +548,25 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
         for J in Js:
             for m in ms:
                 acc = {k: [] for k in ("beta", "se", "df", "tau2", "singular", "se_log", "lr")}
-                truth = None
                 for size in chunks:
-                    reps = simulate_two_level_many(J, m, fixed=fixed, G=tau2, sigma=np.sqrt(sigma2),
-                                                   predictors={"x": "level1", "w": "level2"}, n_reps=size, rng=rng)
-                    truth = reps.truth
-                    fits = engine.fit_many(reps.Y, reps.X, reps.Z, reps.groups)
-                    n = reps.Y.shape[1]
+                    Y, X, codes = _draw_sample_size_data(J, m, fixed, tau2, sigma2, size, rng)
+                    ones = np.ones((Y.shape[1], 1))
+                    fits = engine._fit_many_designs(Y, X, ones, codes)
+                    n = Y.shape[1]
                     acc["beta"].append(fits.beta[:, 1:])
                     acc["se"].append(fits.se[:, 1:])
                     acc["df"].append(np.broadcast_to(_between_within_df(n, J, [1, 2]), (size, 2)))
                     acc["tau2"].append(fits.G[:, 0, 0])
                     acc["singular"].append(fits.singular)
-                    acc["se_log"].append(engine.log_variance_se(reps.Y, reps.X, reps.Z, reps.groups, fits)[:, 0])
-                    lr = 2 * (fits.llf - _ols_llf(reps.Y, reps.X, True))
+                    acc["se_log"].append(engine._log_variance_se_designs(Y, X, ones, codes, fits)[:, 0])
+                    lr = 2 * (fits.llf - _ols_llf(Y, X, True))
                     acc["lr"].append(np.where(fits.theta[:, 0] == 0, 0.0, np.maximum(lr, 0.0)))
                     bar.update()
                 beta, se, df = (np.concatenate(acc[k]) for k in ("beta", "se", "df"))
                 crit = stats.t.ppf(1 - alpha / 2, df) if test == "t" else z
                 pval = _two_sided_p(beta, se, df) if test == "t" else 2 * stats.norm.sf(np.abs(beta / se))
                 for k, (name, level) in enumerate((("x", 1), ("w", 2))):
-                    gamma = truth.fixed[name]
+                    gamma = fixed[name]
                     half = (crit[:, k] if test == "t" else z) * se[:, k]
                     lo, hi = beta[:, k] - half, beta[:, k] + half
                     rows.append(_summary_row(J, m, name, level, gamma, beta[:, k], se[:, k],

@@ -335,3 +335,43 @@ def test_log_variance_se_singular_and_errors():
         engine.log_variance_se(y, np.ones(30), np.ones(30), g, {"G": 1})
     with pytest.raises(ValueError, match=r"must be fits of the 2 replicates in Y\. .*it holds 1"):
         engine.log_variance_se(np.vstack([y, y]), np.ones(30), np.ones(30), g, res)
+
+
+# ----------------------------------------------------------------------------- one design per replicate
+def test_fit_many_designs_rows_equal_single_fits_with_their_own_design():
+    """The private path for simulation studies: X of shape (R, n, p), row r fitted with X[r]."""
+    rng = np.random.default_rng(31)
+    J, R = 10, 5
+    g = np.repeat(np.arange(J), rng.integers(3, 8, J))  # unbalanced: several pooled group sizes
+    n = g.size
+    X = np.stack([np.column_stack([np.ones(n), rng.normal(size=n), rng.normal(size=J)[g]]) for _ in range(R)])
+    assert not np.allclose(X[0], X[1])
+    Y = X @ np.array([1.0, 0.3, 0.3]) + rng.normal(0, 0.7, (R, J))[:, g] + rng.normal(size=(R, n))
+    for Z in (np.ones(n), np.column_stack([np.ones(n), rng.normal(size=n)])):
+        for reml in (True, False):
+            many = engine._fit_many_designs(Y, X, Z, g, reml=reml)
+            for r in range(R):
+                one = engine.fit(Y[r], X[r], Z, g, reml=reml)
+                assert one.llf == pytest.approx(many.llf[r], abs=1e-7)
+                np.testing.assert_allclose(one.beta, many.beta[r], rtol=1e-6, atol=1e-8)
+                np.testing.assert_allclose(one.cov_beta, many.cov_beta[r], rtol=1e-4, atol=1e-9)
+                np.testing.assert_allclose(one.G, many.G[r], rtol=1e-4, atol=1e-7)
+            if Z.ndim == 1:
+                se = engine._log_variance_se_designs(Y, X, Z, g, many)
+                for r in range(R):
+                    np.testing.assert_allclose(se[r], engine.log_variance_se(Y[r], X[r], Z, g, many[r])[0],
+                                               rtol=1e-6)
+
+
+def test_fit_many_designs_errors():
+    g = np.repeat(np.arange(4), 3)
+    Y = np.random.default_rng(0).normal(size=(2, 12))
+    with pytest.raises(ValueError, match=r"The 'X' argument of engine._fit_many_designs must be an array of "
+                                         r"shape \(R, n, p\): one design per replicate\. Got an array of shape "
+                                         r"\(12,\); Y has R = 2 replicates of n = 12 values\."):
+        engine._fit_many_designs(Y, np.ones(12), np.ones(12), g)
+    X = np.ones((2, 12, 2))
+    X[0, :, 1] = np.arange(12)  # replicate 1 has a second intercept
+    with pytest.raises(ValueError, match=r"must be an array whose columns are not collinear\. .*replicate 1 has "
+                                         r"collinear columns"):
+        engine._fit_many_designs(Y, X, np.ones(12), g)

@@ -148,6 +148,57 @@ def test_sample_size_coverage_and_bias_known_answers():
     assert tab.loc["tau2", "share_singular"] == 0
 
 
+def test_sample_size_draws_a_new_design_for_every_replicate(monkeypatch):
+    """Each data set gets its own level-2 predictor w (and level-1 x), not one design per block."""
+    seen = []
+    real = engine._fit_many_designs
+
+    def spy(Y, X, Z, groups, **kw):
+        seen.append(np.array(X))
+        return real(Y, X, Z, groups, **kw)
+
+    monkeypatch.setattr(engine, "_fit_many_designs", spy)
+    J, m, R = 6, 4, 40
+    sample_size_study([J], [m], n_reps=R, rng=5, progress=False)
+    assert seen, "sample_size_study must fit through engine._fit_many_designs"
+    X = np.concatenate(seen)
+    assert X.shape == (R, J * m, 3)
+    assert np.all(X[:, :, 0] == 1)
+    w = X[:, :, 2].reshape(R, J, m)
+    assert np.all(w == w[:, :, :1])  # constant within each group: a level-2 predictor
+    w = w[:, :, 0]
+    assert len(np.unique(w.round(12), axis=0)) == R  # a different w in every replicate
+    assert len(np.unique(X[:, :, 1].round(12), axis=0)) == R  # and a different x
+
+
+def test_sample_size_level2_sd_matches_theory_over_random_designs():
+    """With w ~ N(0, 1) drawn per data set, SD(γ̂01) ≈ √((τ00 + σ²/n)/(J − 3)).
+
+    Var(γ̂01) ≈ E[(τ00 + σ²/n) / Σ(w_j − w̄)²] with Σ(w_j − w̄)² ~ χ²_{J−1}, and E[1/χ²_k] = 1/(k − 2).
+
+    γ̂01 is then a normal scale mixture with kurtosis κ = 3 (J − 3)/(J − 5), so the Monte Carlo SE
+    of the empirical SD is SD · √((κ − 1)/(4R)). One design per block of replicates would add
+    the noise of a few draws of Σ(w_j − w̄)² on top, several times larger.
+    """
+    J, m, R, tau2, sigma2 = 20, 10, 2000, 0.25, 1.0
+    tab = sample_size_study([J], [m], tau2=tau2, sigma2=sigma2, n_reps=R, rng=15,
+                            progress=False).set_index("parameter")
+    theory = np.sqrt((tau2 + sigma2 / m) / (J - 3))
+    kappa = 3 * (J - 3) / (J - 5)
+    assert _mc_ok(tab.loc["w", "sd"], theory, theory * np.sqrt((kappa - 1) / (4 * R)))
+    assert _mc_ok(tab.loc["w", "coverage"], 0.95, np.sqrt(0.95 * 0.05 / R))
+
+
+def test_ols_llf_with_one_design_per_replicate_matches_shared_design():
+    rng = np.random.default_rng(16)
+    X = np.stack([np.column_stack([np.ones(30), rng.normal(size=30)]) for _ in range(3)])
+    Y = rng.normal(size=(3, 30))
+    for reml in (True, False):
+        batched = _ols_llf(Y, X, reml)
+        for r in range(3):
+            assert batched[r] == pytest.approx(_ols_llf(Y[r:r + 1], X[r], reml)[0], rel=1e-12)
+
+
 def test_few_groups_hurt_tau2_more_than_fixed_effects():
     tab = sample_size_study([5, 50], [10], n_reps=300, rng=13, progress=False)
     t = tab.set_index(["n_groups", "parameter"])
@@ -183,6 +234,9 @@ def test_errors_are_pinned():
     with pytest.raises(ValueError, match=r"The 'fixed' argument of sample_size_study must be a dict with keys "
                                          r"among Intercept, x, w"):
         sample_size_study([5], [5], fixed={"z": 1}, progress=False)
+    with pytest.raises(TypeError, match=r"The 'fixed' argument of sample_size_study must be a dict whose values "
+                                        r"are finite numbers\. Got \{'w': 'big'\}\."):
+        sample_size_study([5], [5], fixed={"w": "big"}, progress=False)
     with pytest.raises(ValueError, match=r"The 'alpha' argument of ols_vs_mlm must be a number between 0 and 1"):
         ols_vs_mlm([0.1], [5], alpha=5, progress=False)
     with pytest.raises(TypeError, match=r"The 'table' argument of lrt_rejection_rates must be the DataFrame "
