@@ -92,7 +92,7 @@ class Replicates:
     >>> reps.Y.shape, reps.X.shape, reps.Z.shape
     ((3, 20), (20, 2), (20, 1))
 
-    Taught in lesson 08.
+    Taught in lesson 01.
     """
 
     data: pd.DataFrame
@@ -350,7 +350,7 @@ def simulate_two_level_many(n_groups, group_size, *, fixed, G, sigma, n_reps, pr
     >>> round(float(res.G[:, 0, 0].mean()), 2), round(float(res.sigma2.mean()), 2)
     (0.25, 1.0)
 
-    Taught in lesson 08.
+    Taught in lesson 01.
     """
     func = "simulate_two_level_many"
     R = check_positive_int(n_reps, func, "n_reps")
