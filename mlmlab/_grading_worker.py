@@ -70,6 +70,7 @@ class _Kernel:
     """A kernel plus the bookkeeping needed to run cells under limits."""
 
     def __init__(self, workdir: str, max_output: int):
+        from jupyter_client.kernelspec import KernelSpecManager
         from jupyter_client.manager import KernelManager
 
         env = dict(os.environ)
@@ -78,7 +79,9 @@ class _Kernel:
             "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
             "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         })
-        self.km = KernelManager(kernel_name="python3")
+        # No kernelspec search path: the native ipykernel of *this* interpreter (sys.executable),
+        # never a user's own "python3" kernelspec pointing at another Python.
+        self.km = KernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[]))
         self.km.start_kernel(cwd=workdir, env=env)
         self.kc = self.km.client()
         self.kc.start_channels()
