@@ -35,8 +35,9 @@ venv: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
 
+# (make's own variables are dropped so tests that call `make -n ...` see a top-level make)
 test: $(STAMP)
-	$(PY) -m pytest $(if $(filter-out 0,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) $(PYTEST_ARGS)
+	env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS $(PY) -m pytest $(if $(filter-out 0,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) $(PYTEST_ARGS)
 
 nav: $(STAMP)
 	$(PY) tools/make_nav.py
