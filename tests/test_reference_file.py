@@ -9,6 +9,7 @@ import json
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -37,6 +38,60 @@ FORMULAS = {
 }
 REML_ONLY = {"sleepstudy_uncorr", "dyestuff2"}
 IDS = sorted(f"{base}_{kind}" for base in FORMULAS for kind in (("reml",) if base in REML_ONLY else ("reml", "ml")))
+
+# The models the lessons and assignment masters fit (section lesson_models; tests/test_lme4_lessons.py):
+# base id -> (data set, formula, fits, derived columns). Data sets not shipped with mlmlab are the ones the
+# notebooks simulate, exported to tests/reference/data/ by tools/export_lesson_data.py.
+LESSON = REF["lesson_models"]
+LESSON_SPECS = {
+    "hsb_sector_cses_ri": ("hsb", "MathAch ~ Sector + cses + (1 | School)", ("reml",), {}),
+    "hsb_ses_ri": ("hsb", "MathAch ~ SES + (1 | School)", ("reml",), {}),
+    "hsb_cses_means_ri": ("hsb", "MathAch ~ cses + MEANSES + (1 | School)", ("reml",), {}),
+    "hsb_ses_means_ri": ("hsb", "MathAch ~ SES + MEANSES + (1 | School)", ("reml",), {}),
+    "hsb_ses_rs": ("hsb", "MathAch ~ SES + (SES | School)", ("reml",), {}),
+    "hsb_ses_plus1_rs": ("hsb", "MathAch ~ SES_plus1 + (SES_plus1 | School)", ("reml",), {"SES_plus1": "SES + 1"}),
+    "hsb_means100_ri": ("hsb", "MathAch ~ MEANSES_100 + (1 | School)", ("reml", "ml"), {"MEANSES_100": "MEANSES * 100"}),
+    "hsb_full_ri": ("hsb", "MathAch ~ MEANSES*cses + Sector*cses + (1 | School)", ("reml",), {}),
+    "pastes_crossed_labels": ("pastes", "strength ~ 1 + (1 | batch) + (1 | cask)", ("reml",), {}),
+    "pastes_unique_labels": ("pastes", "strength ~ 1 + (1 | batch) + (1 | sample)", ("reml",), {}),
+    "sleepstudy_mid_rs": ("sleepstudy", "Reaction ~ Days_c + (Days_c | Subject)", ("reml",), {"Days_c": "Days - 4.5"}),
+    "sleepstudy_end_rs": ("sleepstudy", "Reaction ~ Days_end + (Days_end | Subject)", ("reml",), {"Days_end": "Days - 9"}),
+    "sleepstudy_null": ("sleepstudy", "Reaction ~ 1 + (1 | Subject)", ("ml",), {}),
+    "lesson03_tutorial_null": ("lesson03_tutorial", "Y ~ 1 + (1 | school)", ("reml",), {}),
+    "lesson03_tutorial_ri": ("lesson03_tutorial", "Y ~ X + (1 | school)", ("reml",), {}),
+    "lesson04_slope_sim_rs": ("lesson04_slope_sim", "Y ~ X + (X | school)", ("reml",), {}),
+    "lesson04_slope_sim_ri": ("lesson04_slope_sim", "Y ~ X + (1 | school)", ("reml",), {}),
+    "lesson06_tutorial_sim_ri": ("lesson06_tutorial_sim", "Y ~ X + (1 | school)", ("reml", "ml"), {}),
+    "lesson06_tutorial_sim_rs": ("lesson06_tutorial_sim", "Y ~ X + (X | school)", ("reml",), {}),
+    "lesson07_ratings": ("lesson07_ratings", "y ~ 1 + (1 | student) + (1 | rater)", ("reml",), {}),
+    "lesson07_three_level": ("lesson07_three_level", "y ~ 1 + (1 | school/class)", ("reml",), {}),
+    "lesson07_three_level_schools": ("lesson07_three_level", "y ~ 1 + (1 | school)", ("reml",), {}),
+    "lesson10_skewed_5": ("lesson10_skewed_5", "y ~ 1 + (1 | g)", ("reml",), {}),
+    "lesson10_skewed_100": ("lesson10_skewed_100", "y ~ 1 + (1 | g)", ("reml",), {}),
+    "lesson11_coffee_naive": ("lesson11_coffee", "rt ~ cups + (1 | person)", ("reml",), {}),
+    "lesson11_coffee_rewb": ("lesson11_coffee", "rt ~ cups_within + cups_mean + (1 | person)", ("reml",), {}),
+    "lesson11_coffee_mundlak": ("lesson11_coffee", "rt ~ cups + cups_mean + (1 | person)", ("reml",), {}),
+    "assignment01_sim_ri": ("assignment01_sim", "y ~ x + (1 | group)", ("reml",), {}),
+    "assignment05_batches": ("assignment05_batches", "y ~ 1 + (1 | batch)", ("reml", "ml"), {}),
+    "assignment11_diary_rewb": ("assignment11_diary", "mood ~ hours_within + hours_mean + (1 | person)", ("reml",), {}),
+    "assignment11_diary_naive": ("assignment11_diary", "mood ~ hours + (1 | person)", ("reml",), {}),
+}
+LESSON_IDS = sorted(f"{base}_{kind}" for base, spec in LESSON_SPECS.items() for kind in spec[2])
+ALL = {**MODELS, **LESSON}
+DATA_DIR = ROOT / "tests" / "reference" / "data"
+DATA_META = json.loads((DATA_DIR / "lesson_data.json").read_text(encoding="utf-8"))
+
+
+def _load(name):
+    """A shipped data set, or a simulated one as R read it: its CSV with the factor levels of lesson_data.json."""
+    if name not in DATA_META:
+        return datasets.load(name)
+    meta = DATA_META[name]
+    data = pd.read_csv(DATA_DIR / meta["file"], dtype={col: str for col in meta["factors"]})
+    for col, levels in meta["factors"].items():
+        data[col] = pd.Categorical(data[col], categories=levels)
+        assert not data[col].isna().any(), (name, col)
+    return data
 
 
 def _vc(model_id, grp, var1=None, var2=None):
@@ -67,9 +122,9 @@ def test_all_models_present_with_their_formula():
         assert m["reml"] is (kind == "reml")
 
 
-@pytest.mark.parametrize("model_id", IDS)
+@pytest.mark.parametrize("model_id", IDS + LESSON_IDS)
 def test_information_criteria_are_consistent(model_id):
-    m = MODELS[model_id]
+    m = ALL[model_id]
     ll, k, n = m["logLik"], m["npar"], m["nobs"]
     assert m["deviance"] == pytest.approx(-2 * ll, rel=1e-12)
     assert m["AIC"] == pytest.approx(-2 * ll + 2 * k, rel=1e-12)
@@ -79,10 +134,10 @@ def test_information_criteria_are_consistent(model_id):
         assert m["REMLcrit_or_deviance"] == pytest.approx(-2 * ll, rel=1e-10)
 
 
-@pytest.mark.parametrize("model_id", IDS)
+@pytest.mark.parametrize("model_id", IDS + LESSON_IDS)
 def test_nobs_and_groups_match_the_shipped_data(model_id):
-    m = MODELS[model_id]
-    data = datasets.load(m["dataset"])
+    m = ALL[model_id]
+    data = _load(m["dataset"])
     assert m["nobs"] == len(data)
     for grp, count in m["ngroups"].items():
         if ":" in grp:  # lme4 names the nested factor inner:outer, e.g. cask:batch
@@ -92,9 +147,9 @@ def test_nobs_and_groups_match_the_shipped_data(model_id):
             assert data[grp].nunique() == count
 
 
-@pytest.mark.parametrize("model_id", IDS)
+@pytest.mark.parametrize("model_id", IDS + LESSON_IDS)
 def test_varcomp_layout_like_as_data_frame_varcorr(model_id):
-    m = MODELS[model_id]
+    m = ALL[model_id]
     rows = m["varcomp"]
     assert rows[-1]["grp"] == "Residual" and rows[-1]["var1"] is None and rows[-1]["var2"] is None
     assert rows[-1]["vcov"] == pytest.approx(m["sigma"] ** 2, rel=1e-10)
@@ -132,11 +187,11 @@ def test_lme4_names_of_terms_and_groups():
     assert [r["grp"] for r in MODELS["penicillin_reml"]["varcomp"]] == ["plate", "sample", "Residual"]
 
 
-@pytest.mark.parametrize("model_id", IDS)
+@pytest.mark.parametrize("model_id", IDS + LESSON_IDS)
 def test_ranef_blocks(model_id):
-    m = MODELS[model_id]
+    m = ALL[model_id]
     assert set(m["ranef"]) == set(m["ngroups"])
-    data = datasets.load(m["dataset"])
+    data = _load(m["dataset"])
     for grp, block in m["ranef"].items():
         levels = block["levels"]
         assert len(levels) == min(10, m["ngroups"][grp])
@@ -240,3 +295,91 @@ def test_schools50_fit_lands_near_the_worked_example():
     assert 15 <= _vc(m, "school", "(Intercept)")["vcov"] <= 17
     assert abs(_vc(m, "school", "ses")["vcov"] - 2.4) < 0.3
     assert abs(_vc(m, "Residual")["vcov"] - 45) < 1.5
+
+
+# ------------------------------------------------------------------------------ lesson_models
+def _lvc(model_id, grp, var1=None, var2=None, field="vcov"):
+    rows = [r for r in LESSON[model_id]["varcomp"]
+            if r["grp"] == grp and r["var1"] == var1 and r["var2"] == var2]
+    assert len(rows) == 1, (model_id, grp, var1, var2)
+    return rows[0][field]
+
+
+def test_all_lesson_models_present_with_their_formula_and_data():
+    assert sorted(LESSON) == LESSON_IDS
+    assert not set(LESSON) & set(MODELS)
+    for model_id, m in LESSON.items():
+        base, kind = model_id.rsplit("_", 1)
+        dataset, formula, _, derive = LESSON_SPECS[base]
+        assert (m["dataset"], m["formula"], m["derive"]) == (dataset, formula, derive)
+        assert m["reml"] is (kind == "reml")
+        assert m["used_in"] and all((ROOT / path).is_file() for path in m["used_in"])
+    simulated = {m["dataset"] for m in LESSON.values()} - {dataset for dataset, _ in FORMULAS.values()}
+    assert simulated == set(DATA_META)
+    for name, meta in DATA_META.items():
+        assert (DATA_DIR / meta["file"]).is_file()
+        assert meta["used_in"] and meta["factors"]
+
+
+def test_meta_describes_the_lesson_data():
+    assert "tools/export_lesson_data.py" in REF["meta"]["lesson_data"]
+    assert (ROOT / "tools" / "export_lesson_data.py").is_file()
+
+
+def test_lesson_singular_fits_are_the_two_boundary_examples():
+    # Lessons 04 and 06 fit a random slope to data simulated with random intercepts only.
+    singular = sorted(k for k, m in LESSON.items() if m["singular"])
+    assert singular == ["lesson04_slope_sim_rs_reml", "lesson06_tutorial_sim_rs_reml"]
+    for model_id in singular:
+        assert any("singular" in msg for msg in LESSON[model_id]["messages"])
+        corr = _lvc(model_id, "school", "(Intercept)", "X", field="sdcor")
+        assert abs(corr) == pytest.approx(1.0, abs=1e-6) or _lvc(model_id, "school", "X") < 1e-6
+
+
+def test_numbers_the_lessons_quote_from_lme4():
+    # Lesson 04: blended, within, between and contextual SES effects; moving the origin of SES.
+    assert round(LESSON["hsb_ses_ri_reml"]["fixed"]["SES"]["estimate"], 2) == 2.39
+    assert round(LESSON["hsb_cses_means_ri_reml"]["fixed"]["cses"]["estimate"], 3) == 2.191
+    assert round(LESSON["hsb_ses_means_ri_reml"]["fixed"]["SES"]["estimate"], 3) == 2.191
+    assert round(LESSON["hsb_cses_means_ri_reml"]["fixed"]["MEANSES"]["estimate"], 3) == 5.866
+    assert round(LESSON["hsb_ses_means_ri_reml"]["fixed"]["MEANSES"]["estimate"], 3) == 3.675
+    raw, shifted = "hsb_ses_rs_reml", "hsb_ses_plus1_rs_reml"
+    assert round(_lvc(raw, "School", "(Intercept)"), 3) == 4.829
+    assert round(_lvc(shifted, "School", "(Intercept)"), 3) == 5.550
+    assert round(_lvc(raw, "School", "SES"), 3) == round(_lvc(shifted, "School", "SES_plus1"), 3) == 0.413
+    assert round(_lvc(raw, "School", "(Intercept)", "SES"), 3) == -0.154
+    assert round(_lvc(shifted, "School", "(Intercept)", "SES_plus1"), 3) == -0.567
+    assert round(_lvc(raw, "School", "(Intercept)", "SES", "sdcor"), 3) == -0.109
+    assert round(_lvc(shifted, "School", "(Intercept)", "SES_plus1", "sdcor"), 3) == -0.375
+    assert round(LESSON[raw]["logLik"], 2) == round(LESSON[shifted]["logLik"], 2) == -23320.20
+    # tau00(c) = tau00 + 2c tau01 + c^2 tau11 with c = -1: the shifted fit is the same model.
+    tau = {k: _lvc(raw, "School", *k) for k in [("(Intercept)",), ("SES",), ("(Intercept)", "SES")]}
+    moved = tau[("(Intercept)",)] - 2 * tau[("(Intercept)", "SES")] + tau[("SES",)]
+    assert moved == pytest.approx(_lvc(shifted, "School", "(Intercept)"), rel=1e-3)
+    # Lesson 04's singular example: slope SD 0.0102, correlation 1.000.
+    assert round(_lvc("lesson04_slope_sim_rs_reml", "school", "X", field="sdcor"), 4) == 0.0102
+    # Assignment 02: tau00 4.768, sigma2 37.034, slope 2.390.
+    assert round(_lvc("hsb_ses_ri_reml", "School", "(Intercept)"), 3) == 4.768
+    assert round(_lvc("hsb_ses_ri_reml", "Residual"), 3) == 37.034
+    # Lesson 11: the random-intercept-only model's SE of Days, and time centred at 4.5 (same fit, same slope).
+    assert round(MODELS["sleepstudy_ri_reml"]["fixed"]["Days"]["se"], 3) == 0.804
+    assert LESSON["sleepstudy_mid_rs_reml"]["logLik"] == pytest.approx(MODELS["sleepstudy_rs_reml"]["logLik"], abs=1e-6)
+    assert round(_lvc("sleepstudy_mid_rs_reml", "Subject", "(Intercept)", "Days_c", "sdcor"), 3) == 0.753
+    # Lesson 06: REML log-likelihoods change with the scale of a predictor, ML ones do not.
+    assert round(LESSON["hsb_means100_ri_reml"]["logLik"], 3) == -23485.248
+    assert LESSON["hsb_means100_ri_ml"]["logLik"] == pytest.approx(MODELS["hsb_means_ml"]["logLik"], abs=1e-6)
+
+
+def test_dyestuff_profile_interval():
+    # Bates, lme4 book ch. 1 (confint of the profiled Dyestuff fit): .sig01 12.19854 to 84.06305; lesson 05: 12.2 to 84.1.
+    ci = REF["extra"]["dyestuff_profile_ci"]
+    assert ci["level"] == 0.95 and ci["method"]
+    for kind in ("reml", "ml"):
+        sd = ci[kind]["sd_(Intercept)|Batch"]
+        assert round(sd["ci_low"], 5) == 12.19854 and round(sd["ci_high"], 5) == 84.06305
+        assert round(sd["ci_low"], 1) == 12.2 and round(sd["ci_high"], 1) == 84.1
+        assert sd["ci_low"] < math.sqrt(_vc(f"dyestuff_{kind}", "Batch", "(Intercept)")["vcov"]) < sd["ci_high"]
+        sigma = ci[kind]["sigma"]
+        assert sigma["ci_low"] < MODELS[f"dyestuff_{kind}"]["sigma"] < sigma["ci_high"]
+        mean = ci[kind]["(Intercept)"]
+        assert mean["ci_low"] < _fixed(f"dyestuff_{kind}", "(Intercept)")["estimate"] < mean["ci_high"]

@@ -6,6 +6,13 @@
 #
 # The data are read from the CSV files shipped in mlmlab/datasets/data/ (not R's own copies), with
 # factor levels taken from mlmlab/datasets/data/datasets.json, so R and Python see identical data.
+# The section lesson_models (fits the lessons and assignments make) also uses the data sets the notebooks
+# simulate: run `.venv/bin/python tools/export_lesson_data.py` first, which writes them (and their factor
+# levels, lesson_data.json) to tests/reference/data/.
+#
+# Reproducibility: with lme4 1.1.31 the fits with crossed random effects (penicillin, pastes with
+# (1 | batch) + (1 | cask), the lesson 07 ratings) come out differently from one run to the next in about
+# the tenth significant digit. Everything else is identical from run to run. Far below any test tolerance.
 
 suppressPackageStartupMessages({
   library(lme4)
@@ -189,6 +196,115 @@ extra <- list(
                                  ml = as.data.frame(VarCorr(fits$dyestuff_ml))$vcov[1])
 )
 
+## Dyestuff: profile-likelihood intervals (lesson 05 quotes the batch SD's) ----------------------
+profile_ci <- function(m) {
+  ci <- suppressMessages(confint(m, method = "profile", level = 0.95, oldNames = FALSE))
+  lapply(setNames(seq_len(nrow(ci)), rownames(ci)),
+         function(i) list(ci_low = unname(ci[i, 1]), ci_high = unname(ci[i, 2])))
+}
+extra$dyestuff_profile_ci <- list(
+  reml = profile_ci(fits$dyestuff_reml),
+  ml = profile_ci(fits$dyestuff_ml),
+  level = 0.95,
+  method = paste("confint(m, method = \"profile\", oldNames = FALSE) for the REML fit (reml) and the ML fit (ml);",
+                 "lme4 profiles the ML deviance for a REML fit too, so both give the same limits (to about 1e-9);",
+                 "rows as lme4 names them: sd_(Intercept)|Batch is the batch SD, sigma the residual SD")
+)
+
+## Models the lessons and assignments fit that are not among `specs` ---------------------------
+## Checked against mlmlab by tests/test_lme4_lessons.py. The data are either a shipped data set, with
+## columns derived by the expressions in `derive` exactly as the notebook derives them, or a data set a
+## notebook simulates, exported by tools/export_lesson_data.py to tests/reference/data/ (factor levels
+## from lesson_data.json, as datasets.json gives them for the shipped data).
+lesson_data_dir <- file.path("tests", "reference", "data")
+lesson_meta <- jsonlite::fromJSON(file.path(lesson_data_dir, "lesson_data.json"), simplifyVector = TRUE)
+
+load_lesson_csv <- function(name) {
+  factors <- lesson_meta[[name]]$factors
+  classes <- setNames(rep("character", length(factors)), names(factors))
+  d <- utils::read.csv(file.path(lesson_data_dir, lesson_meta[[name]]$file), colClasses = classes,
+                       stringsAsFactors = FALSE)
+  stopifnot(nrow(d) == lesson_meta[[name]]$nrow, identical(names(d), lesson_meta[[name]]$columns))
+  for (col in names(factors)) {
+    d[[col]] <- factor(d[[col]], levels = factors[[col]])
+    stopifnot(!anyNA(d[[col]]))
+  }
+  d
+}
+for (name in names(lesson_meta)) {
+  datasets[[name]] <- load_lesson_csv(name)
+}
+
+nb <- function(n) {
+  paths <- c(`01` = "notebooks/01_why_multilevel.ipynb", `03` = "notebooks/03_icc.ipynb",
+             `04` = "notebooks/04_random_slopes.ipynb", `06` = "notebooks/06_model_comparison.ipynb",
+             `07` = "notebooks/07_crossed_and_nested.ipynb", `09` = "notebooks/09_worked_example_schools.ipynb",
+             `10` = "notebooks/10_diagnostics_prediction_reporting.ipynb", `11` = "notebooks/11_longitudinal.ipynb")
+  unname(paths[n])
+}
+sol <- function(n) {
+  paths <- c(`01` = "solutions/01_why_multilevel.ipynb", `02` = "solutions/02_random_intercepts.ipynb",
+             `03` = "solutions/03_icc.ipynb", `04` = "solutions/04_random_slopes.ipynb",
+             `05` = "solutions/05_estimation.ipynb", `06` = "solutions/06_model_comparison.ipynb",
+             `11` = "solutions/11_longitudinal.ipynb")
+  unname(paths[n])
+}
+
+# id -> dataset, formula, which fits (REML and/or ML), where it is fitted, derived columns (name = R/pandas expression)
+lesson_specs <- list(
+  hsb_sector_cses_ri = list("hsb", "MathAch ~ Sector + cses + (1 | School)", TRUE, nb("01")),
+  hsb_ses_ri       = list("hsb", "MathAch ~ SES + (1 | School)", TRUE, c(nb("04"), sol("02"), sol("03"))),
+  hsb_cses_means_ri = list("hsb", "MathAch ~ cses + MEANSES + (1 | School)", TRUE, c(nb("03"), nb("04"))),
+  hsb_ses_means_ri = list("hsb", "MathAch ~ SES + MEANSES + (1 | School)", TRUE, c(nb("04"), sol("04"))),
+  hsb_ses_rs       = list("hsb", "MathAch ~ SES + (SES | School)", TRUE, nb("04")),
+  hsb_ses_plus1_rs = list("hsb", "MathAch ~ SES_plus1 + (SES_plus1 | School)", TRUE, nb("04"),
+                          c(SES_plus1 = "SES + 1")),
+  hsb_means100_ri  = list("hsb", "MathAch ~ MEANSES_100 + (1 | School)", c(TRUE, FALSE), nb("06"),
+                          c(MEANSES_100 = "MEANSES * 100")),
+  hsb_full_ri      = list("hsb", "MathAch ~ MEANSES*cses + Sector*cses + (1 | School)", TRUE, nb("09")),
+  pastes_crossed_labels = list("pastes", "strength ~ 1 + (1 | batch) + (1 | cask)", TRUE, nb("07")),
+  pastes_unique_labels  = list("pastes", "strength ~ 1 + (1 | batch) + (1 | sample)", TRUE, nb("07")),
+  sleepstudy_mid_rs = list("sleepstudy", "Reaction ~ Days_c + (Days_c | Subject)", TRUE, nb("11"),
+                           c(Days_c = "Days - 4.5")),
+  sleepstudy_end_rs = list("sleepstudy", "Reaction ~ Days_end + (Days_end | Subject)", TRUE, sol("11"),
+                           c(Days_end = "Days - 9")),
+  sleepstudy_null  = list("sleepstudy", "Reaction ~ 1 + (1 | Subject)", FALSE, sol("06")),
+  lesson03_tutorial_null = list("lesson03_tutorial", "Y ~ 1 + (1 | school)", TRUE, nb("03")),
+  lesson03_tutorial_ri   = list("lesson03_tutorial", "Y ~ X + (1 | school)", TRUE, nb("03")),
+  lesson04_slope_sim_rs  = list("lesson04_slope_sim", "Y ~ X + (X | school)", TRUE, nb("04")),
+  lesson04_slope_sim_ri  = list("lesson04_slope_sim", "Y ~ X + (1 | school)", TRUE, nb("04")),
+  lesson06_tutorial_sim_ri = list("lesson06_tutorial_sim", "Y ~ X + (1 | school)", c(TRUE, FALSE), nb("06")),
+  lesson06_tutorial_sim_rs = list("lesson06_tutorial_sim", "Y ~ X + (X | school)", TRUE, nb("06")),
+  lesson07_ratings       = list("lesson07_ratings", "y ~ 1 + (1 | student) + (1 | rater)", TRUE, nb("07")),
+  lesson07_three_level   = list("lesson07_three_level", "y ~ 1 + (1 | school/class)", TRUE, nb("07")),
+  lesson07_three_level_schools = list("lesson07_three_level", "y ~ 1 + (1 | school)", TRUE, nb("07")),
+  lesson10_skewed_5      = list("lesson10_skewed_5", "y ~ 1 + (1 | g)", TRUE, nb("10")),
+  lesson10_skewed_100    = list("lesson10_skewed_100", "y ~ 1 + (1 | g)", TRUE, nb("10")),
+  lesson11_coffee_naive  = list("lesson11_coffee", "rt ~ cups + (1 | person)", TRUE, nb("11")),
+  lesson11_coffee_rewb   = list("lesson11_coffee", "rt ~ cups_within + cups_mean + (1 | person)", TRUE, nb("11")),
+  lesson11_coffee_mundlak = list("lesson11_coffee", "rt ~ cups + cups_mean + (1 | person)", TRUE, nb("11")),
+  assignment01_sim_ri    = list("assignment01_sim", "y ~ x + (1 | group)", TRUE, sol("01")),
+  assignment05_batches   = list("assignment05_batches", "y ~ 1 + (1 | batch)", c(TRUE, FALSE), sol("05")),
+  assignment11_diary_rewb  = list("assignment11_diary", "mood ~ hours_within + hours_mean + (1 | person)", TRUE, sol("11")),
+  assignment11_diary_naive = list("assignment11_diary", "mood ~ hours + (1 | person)", TRUE, sol("11"))
+)
+
+lesson_models <- list()
+for (id in names(lesson_specs)) {
+  s <- lesson_specs[[id]]
+  derive <- if (length(s) >= 5) s[[5]] else character(0)
+  d <- datasets[[s[[1]]]]
+  for (col in names(derive)) d[[col]] <- eval(parse(text = derive[[col]]), d)
+  for (reml in s[[3]]) {
+    key <- paste0(id, if (reml) "_reml" else "_ml")
+    m <- lmer(as.formula(s[[2]]), data = d, REML = reml)
+    entry <- describe(m, s[[1]], s[[2]])
+    derived <- if (length(derive)) as.list(derive) else setNames(list(), character(0))  # {} in the JSON
+    lesson_models[[key]] <- append(entry, list(derive = derived, used_in = I(s[[4]])), after = 3)
+    cat(sprintf("%-36s logLik %12.4f  singular %s\n", key, as.numeric(logLik(m)), isSingular(m)))
+  }
+}
+
 out <- list(
   meta = list(
     R = R.version.string,
@@ -203,12 +319,16 @@ out <- list(
                   "npar counts fixed effects, variance parameters and sigma;",
                   "fixed-effect se = sqrt(diag(vcov(m)));",
                   "varcomp rows as as.data.frame(VarCorr(m)) (sdcor is a correlation when var2 is set);",
-                  "ranef: first 10 levels (in level order) of each grouping factor, conditional modes and condVar SDs")
+                  "ranef: first 10 levels (in level order) of each grouping factor, conditional modes and condVar SDs"),
+    lesson_data = paste("lesson_models: shipped data, with the columns in `derive` computed from them, or the data sets",
+                        "the notebooks simulate, tests/reference/data/*.csv (tools/export_lesson_data.py);",
+                        "used_in names the notebooks that fit each model")
   ),
   models = models,
   anova = anovas,
   icc = icc_out,
-  extra = extra
+  extra = extra,
+  lesson_models = lesson_models
 )
 
 path <- file.path("tests", "reference", "lme4.json")
