@@ -49,3 +49,14 @@ def test_linear_axis_when_sizes_are_close():
     ax = plot_shrinkage(table)
     assert ax.get_xscale() == "linear"
     assert ax.get_xlabel() == "group size n_j"
+
+
+def test_legend_hides_no_point():
+    """The legend is drawn outside the axes (to the right), so no group's estimate sits under it."""
+    ax = plot_shrinkage(_table(), center=12.6)
+    ax.figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    panel = ax.get_window_extent()
+    assert legend.x0 >= panel.x1
+    points = np.vstack([ax.transData.transform(c.get_offsets()) for c in ax.collections[1:3]])
+    assert not any(legend.contains(x, y) for x, y in points)

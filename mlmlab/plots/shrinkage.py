@@ -39,7 +39,8 @@ def plot_shrinkage(data, *, raw="no_pooling", shrunk="partial_pooling", group_si
     -------
     matplotlib.axes.Axes
         The axes: open circles for the raw estimates, filled dots for the shrunk ones, a grey
-        segment joining the two for every group.
+        segment joining the two for every group. The legend sits outside the axes, to the right,
+        so that it hides no point.
 
     Raises
     ------
@@ -80,5 +81,6 @@ def plot_shrinkage(data, *, raw="no_pooling", shrunk="partial_pooling", group_si
     ax.set_xlabel("group size n_j" + (" (log scale)" if logx else ""))
     ax.set_ylabel(ylabel)
     ax.set_title("Shrinkage: small groups are pulled furthest towards the overall mean")
-    ax.legend(frameon=False, fontsize="small")
+    # Outside the axes, to the right: the points fill the whole panel, so any spot inside hides some.
+    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
