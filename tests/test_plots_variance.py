@@ -63,3 +63,20 @@ def test_bad_inputs():
         variance_shares([1, 2])
     with pytest.raises(ValueError, match="The 'scale' argument of plot_variance_shares must be one of 'share', 'variance'. Got 'percent'"):
         plot_variance_shares(_vc(1.0, 1.0), scale="percent")
+
+
+def test_absent_level_unlabelled_but_fitted_zero_labelled():
+    truth = _vc(4.0, 2.0, 14.0, groups=("school", "class"))
+    singular = _vc(5.0, 0.0, 15.0, groups=("school", "class"))  # class variance estimated as exactly 0
+    ignored = _vc(5.5, 14.5, groups=("school",))  # class level left out of the model
+    for scale, zero in (("share", "0%"), ("variance", "0.00")):
+        ax = plot_variance_shares({"truth": truth, "singular": singular, "classes ignored": ignored}, scale=scale)
+        labels = [t.get_text() for t in ax.texts]
+        # segments are labelled level by level (school, class, Residual), bottom bar first
+        # (classes ignored, singular, truth): the ignored model's class segment has no label
+        school, klass, residual = labels[:3], labels[3:6], labels[6:]
+        assert klass[0] == ""
+        assert klass[1] == zero
+        assert klass[2] == ("10%" if scale == "share" else "2.00")
+        assert all(school) and all(residual)
+        plt.close("all")

@@ -104,7 +104,9 @@ def plot_variance_shares(models, *, scale="share", ax=None):
     Returns
     -------
     matplotlib.axes.Axes
-        The axes with one horizontal stacked bar per model, each segment labelled.
+        The axes with one horizontal stacked bar per model, each segment labelled. A level that a
+        model leaves out gets no segment and no label; a fitted variance of exactly 0 (a singular
+        fit) is labelled 0%.
 
     Raises
     ------
@@ -130,10 +132,11 @@ def plot_variance_shares(models, *, scale="share", ax=None):
     wide = wide.loc[list(pd.unique(table["model"]))[::-1], list(pd.unique(table["level"]))]
     left = np.zeros(len(wide))
     for i, level in enumerate(wide.columns):
+        absent = wide[level].isna().to_numpy()  # the model has no such level (not a zero estimate)
         values = wide[level].fillna(0).to_numpy()
         bars = ax.barh(wide.index, values, left=left, color="0.75" if level == "Residual" else f"C{i}",
                        edgecolor="white", label=level)
-        labels = [f"{v:.0%}" if scale == "share" else f"{v:.2f}" for v in values]
+        labels = ["" if gone else f"{v:.0%}" if scale == "share" else f"{v:.2f}" for v, gone in zip(values, absent)]
         ax.bar_label(bars, labels=labels, label_type="center", fontsize="small")
         left += values
     ax.set_xlabel("share of total variance" if scale == "share" else "variance (outcome units squared)")
