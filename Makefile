@@ -61,3 +61,6 @@ grade: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build _build .pytest_cache
+
+bench: $(STAMP)
+	$(PY) -m mlmlab.bench

@@ -83,7 +83,9 @@ def render(constraints: Path = REPO / "constraints.txt", pyproject: Path = REPO 
         )
     direct_keys = {canonical(name) for name in direct}
     lines = [HEADER.rstrip("\n"), "name: mlmlab", "channels:", "  - conda-forge", "dependencies:"]
-    lines += [f"  - python={PYTHON_VERSION}", "  - pip", "  - pip:"]
+    # A C++ compiler lets PyTensor (behind PyMC/Bambi, lesson 05) compile its kernels instead of
+    # falling back to slow pure-Python code on Binder / JupyterHub images.
+    lines += [f"  - python={PYTHON_VERSION}", "  - pip", "  - cxx-compiler", "  - pip:"]
     lines.append("    # asked for by pyproject.toml")
     for key in sorted(direct_keys):
         name, version = pins[key]
