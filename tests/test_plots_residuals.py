@@ -57,8 +57,9 @@ def test_resid_vs_fitted_draws_the_model_residuals(sleep_fit):
     ax = plot_resid_fitted(sleep_fit)
     np.testing.assert_allclose(ax.collections[0].get_offsets(),
                                np.column_stack([sleep_fit.fitted, sleep_fit.resid]))
-    assert ax.get_ylabel() == "level-1 residual (Reaction)"
-    assert ax.get_xlabel() == "fitted value (with random effects), Reaction"
+    # without a description the labels fall back on the formula's outcome column
+    assert ax.get_ylabel() == "level-1 residual of Reaction"
+    assert ax.get_xlabel() == "fitted Reaction"
     assert [line.get_label() for line in ax.lines if line.get_label() == "lowess smooth"] == ["lowess smooth"]
     # residuals are y minus fitted (fixed part plus BLUPs)
     y = sleep_fit.data["Reaction"].to_numpy()
@@ -104,3 +105,23 @@ def test_ranef_qq_errors(sleep_fit):
         plot_resid_fitted("m")
     with pytest.raises(TypeError, match=r"The 'result' argument of plot_ranef_qq must be a fitted model"):
         plot_ranef_qq(3)
+
+
+def test_residual_labels_name_the_quantity_and_its_units(sleep_fit):
+    ax = plot_resid_fitted(sleep_fit, outcome="reaction time", units="ms")
+    assert ax.get_xlabel() == "fitted reaction time (ms)"
+    assert ax.get_ylabel() == "level-1 residual (ms)"
+    assert ax.get_title() == "Level 1: residuals vs fitted values (with random effects)"
+    assert plot_resid_qq(sleep_fit, outcome="reaction time", units="ms").get_ylabel() == "level-1 residual (ms)"
+    assert plot_resid_qq(sleep_fit, outcome="reaction time").get_ylabel() == "level-1 residual of reaction time"
+    assert plot_resid_fitted(sleep_fit, units="ms").get_xlabel() == "fitted Reaction (ms)"
+    ax = plot_ranef_qq(sleep_fit, term="Days", ylabel="subject's slope effect (ms per day)")
+    assert ax.get_ylabel() == "subject's slope effect (ms per day)"
+
+
+def test_residual_labels_must_be_text(sleep_fit):
+    with pytest.raises(TypeError, match=r"The 'units' argument of plot_resid_fitted must be a string\. Got 3\. "
+                                        r"Pass text, e\.g\. outcome='math achievement', units='points'\."):
+        plot_resid_fitted(sleep_fit, units=3)
+    with pytest.raises(TypeError, match=r"The 'outcome' argument of plot_resid_qq must be a string\. Got \['y'\]"):
+        plot_resid_qq(sleep_fit, outcome=["y"])

@@ -28,6 +28,19 @@ def _check_fit(result, func: str, needs=("fitted", "resid", "formula")):
     return result
 
 
+def _outcome_labels(result, func: str, outcome, units):
+    """Axis labels on the outcome's scale: ("fitted <outcome> (<units>)", "level-1 residual (<units>)")."""
+    if outcome is None:
+        outcome = parse_formula(result.formula, func=func).outcome
+    for arg, value in (("outcome", outcome), ("units", units)):
+        if value is not None and not isinstance(value, str):
+            raise argument_error(func, arg, "a string", value,
+                                 fix="Pass text, e.g. outcome='math achievement', units='points'.", kind=TypeError)
+    if units:
+        return f"fitted {outcome} ({units})", f"level-1 residual ({units})"
+    return f"fitted {outcome}", f"level-1 residual of {outcome}"
+
+
 def qq_points(values) -> pd.DataFrame:
     """Points of a normal QQ plot and R's ``qqline`` through the quartiles.
 
@@ -81,7 +94,7 @@ def _draw_qq(ax, values, color="C0"):
     return pts
 
 
-def plot_resid_fitted(result, *, smooth=True, ax=None):
+def plot_resid_fitted(result, *, smooth=True, outcome=None, units=None, ax=None):
     """Level-1 residuals against fitted values (fixed part plus the group's BLUPs).
 
     Parameters
@@ -90,6 +103,12 @@ def plot_resid_fitted(result, *, smooth=True, ax=None):
         A fit from :func:`mlmlab.fit`.
     smooth : bool, default=True
         Add a lowess curve; it should stay close to 0 when the mean structure is right.
+    outcome : str, optional
+        What the outcome measures, for the axis labels (e.g. ``"math achievement"``); defaults to
+        the outcome's column name in the formula.
+    units : str, optional
+        The outcome's units (e.g. ``"points"``); the labels then read "fitted <outcome> (<units>)"
+        and "level-1 residual (<units>)".
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure is made when omitted.
 
@@ -100,7 +119,7 @@ def plot_resid_fitted(result, *, smooth=True, ax=None):
     Raises
     ------
     TypeError
-        If ``result`` is not a fitted model.
+        If ``result`` is not a fitted model, or ``outcome``/``units`` is not a string.
 
     Notes
     -----
@@ -111,13 +130,16 @@ def plot_resid_fitted(result, *, smooth=True, ax=None):
     --------
     >>> from mlmlab import datasets, fit
     >>> m = fit("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
-    >>> plot_resid_fitted(m).get_ylabel()
-    'level-1 residual (Reaction)'
+    >>> ax = plot_resid_fitted(m, outcome="reaction time", units="ms")
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('fitted reaction time (ms)', 'level-1 residual (ms)')
+    >>> plot_resid_fitted(m).get_xlabel()
+    'fitted Reaction'
 
     Taught in lesson 10.
     """
     _check_fit(result, "plot_resid_fitted")
-    outcome = parse_formula(result.formula, func="plot_resid_fitted").outcome
+    xlabel, ylabel = _outcome_labels(result, "plot_resid_fitted", outcome, units)
     fitted, resid = np.asarray(result.fitted, dtype=float), np.asarray(result.resid, dtype=float)
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4.5))
@@ -127,19 +149,24 @@ def plot_resid_fitted(result, *, smooth=True, ax=None):
         curve = lowess(resid, fitted, frac=2 / 3, return_sorted=True)
         ax.plot(curve[:, 0], curve[:, 1], color="C3", lw=2, label="lowess smooth")
         ax.legend(frameon=False, loc="upper left")
-    ax.set_xlabel(f"fitted value (with random effects), {outcome}")
-    ax.set_ylabel(f"level-1 residual ({outcome})")
-    ax.set_title("Level 1: residuals vs fitted")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title("Level 1: residuals vs fitted values (with random effects)")
     return ax
 
 
-def plot_resid_qq(result, *, ax=None):
+def plot_resid_qq(result, *, outcome=None, units=None, ax=None):
     """Normal QQ plot of the level-1 residuals.
 
     Parameters
     ----------
     result : MixedResult
         A fit from :func:`mlmlab.fit`.
+    outcome : str, optional
+        What the outcome measures; used in the y label when ``units`` is not given (defaults to the
+        outcome's column name in the formula).
+    units : str, optional
+        The outcome's units (e.g. ``"points"``); the y label then reads "level-1 residual (<units>)".
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure is made when omitted.
 
@@ -150,28 +177,29 @@ def plot_resid_qq(result, *, ax=None):
     Raises
     ------
     TypeError
-        If ``result`` is not a fitted model.
+        If ``result`` is not a fitted model, or ``outcome``/``units`` is not a string.
 
     Examples
     --------
     >>> from mlmlab import datasets, fit
     >>> m = fit("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
-    >>> plot_resid_qq(m).get_title()
-    'Level 1: normal QQ plot of residuals'
+    >>> ax = plot_resid_qq(m, units="ms")
+    >>> ax.get_title(), ax.get_ylabel()
+    ('Level 1: normal QQ plot of residuals', 'level-1 residual (ms)')
 
     Taught in lesson 10.
     """
     _check_fit(result, "plot_resid_qq")
-    outcome = parse_formula(result.formula, func="plot_resid_qq").outcome
+    _, ylabel = _outcome_labels(result, "plot_resid_qq", outcome, units)
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4.5))
     _draw_qq(ax, result.resid)
-    ax.set_ylabel(f"level-1 residual ({outcome})")
+    ax.set_ylabel(ylabel)
     ax.set_title("Level 1: normal QQ plot of residuals")
     return ax
 
 
-def plot_ranef_qq(result, *, term="(Intercept)", group=None, ax=None):
+def plot_ranef_qq(result, *, term="(Intercept)", group=None, ylabel=None, ax=None):
     """Normal QQ plot of the predicted random effects (BLUPs) of one term.
 
     Parameters
@@ -182,6 +210,10 @@ def plot_ranef_qq(result, *, term="(Intercept)", group=None, ax=None):
         Which random effect: ``"(Intercept)"`` for u0j, or a slope's name.
     group : str, optional
         Grouping factor; needed only when the model has several.
+    ylabel : str, optional
+        Label of the y axis; say what the effect is and its unit (an intercept effect is in the
+        outcome's units, a slope effect in outcome units per unit of x). Defaults to
+        "predicted random effect, <term> (<group>)".
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure is made when omitted.
 
@@ -208,6 +240,8 @@ def plot_ranef_qq(result, *, term="(Intercept)", group=None, ax=None):
     >>> m = fit("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
     >>> plot_ranef_qq(m, term="Days").get_ylabel()
     'predicted random effect, Days (Subject)'
+    >>> plot_ranef_qq(m, term="Days", ylabel="subject's slope effect (ms per day)").get_ylabel()
+    "subject's slope effect (ms per day)"
 
     Taught in lesson 10.
     """
@@ -227,6 +261,6 @@ def plot_ranef_qq(result, *, term="(Intercept)", group=None, ax=None):
         _, ax = plt.subplots(figsize=(5, 4.5))
     values = part.loc[part["term"] == term, "estimate"]
     _draw_qq(ax, values, color="C2")
-    ax.set_ylabel(f"predicted random effect, {term} ({group})")
+    ax.set_ylabel(ylabel if ylabel is not None else f"predicted random effect, {term} ({group})")
     ax.set_title(f"Level 2: normal QQ plot of {len(values)} BLUPs")
     return ax
