@@ -64,3 +64,25 @@ def test_bad_inputs():
         icc_explorer_data(-1, 1.0)
     with pytest.raises(ValueError, match="The 'n_groups' argument of icc_explorer_data must be a whole number of at least 2. Got 1"):
         icc_explorer_data(1.0, 1.0, n_groups=1)
+
+
+def test_drawing_is_reproducible_without_global_randomness():
+    """The same slider values give the same picture, whatever numpy's global generator holds."""
+    import io
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from mlmlab.widgets.icc_explorer import draw_icc_explorer
+
+    pictures = []
+    for global_seed in (1, 2):
+        # put numpy's legacy global generator in a different state each time
+        np.random.set_state(np.random.RandomState(global_seed).get_state())
+        fig, ax = plt.subplots()
+        draw_icc_explorer(2.0, 4.0, rng=3, ax=ax)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", metadata={"Software": None})
+        plt.close(fig)
+        pictures.append(buffer.getvalue())
+    assert pictures[0] == pictures[1]

@@ -132,13 +132,25 @@ def draw_icc_explorer(tau00, sigma2, *, n_groups=12, group_size=15, rng=0, ax=No
         _, ax = plt.subplots(figsize=(9, 4))
     order = data.groupby("group", observed=True)["y"].mean().sort_values().index
     sns.boxplot(data=data, x="group", y="y", order=order, color="C0", fill=False, width=0.6, ax=ax)
-    sns.stripplot(data=data, x="group", y="y", order=order, color="C1", size=2.5, alpha=0.6, jitter=0.15, ax=ax)
+    _draw_points(ax, data, order)
     ax.axhline(data["y"].mean(), color="black", lw=0.8, ls="--")
     ax.set_xlabel("group (sorted by its mean)")
     ax.set_ylabel("outcome y (simulated units)")
     ax.set_title(f"true ρ = {row['true_icc']:.2f};  estimated ρ = {row['icc']:.2f} "
                  f"(95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f})")
     return ax
+
+
+def _draw_points(ax, data, order, *, spread=0.15):
+    """Overlay the observations on the boxes with an even (not random) horizontal spread.
+
+    seaborn's stripplot jitters with numpy's global generator, which would make the picture change
+    from run to run; evenly spaced offsets keep it reproducible.
+    """
+    for position, label in enumerate(order):
+        y = np.sort(data.loc[data["group"] == label, "y"].to_numpy())
+        offsets = np.linspace(-spread, spread, y.size) if y.size > 1 else np.zeros(1)
+        ax.scatter(position + offsets, y, s=6, color="C1", alpha=0.6, zorder=3)
 
 
 def icc_explorer_widget(*, n_groups=12, group_size=15, rng=0):
