@@ -85,13 +85,18 @@ def qq_points(values) -> pd.DataFrame:
     return pd.DataFrame({"theoretical": theo, "sample": x, "line": intercept + slope * theo})
 
 
-def _draw_qq(ax, values, color="C0"):
+def _qq_plot(values, *, ylabel, title, color="C0", ax=None):
+    """Normal QQ plot of ``values`` with the quartile line, labelled and titled (new 5 × 4.5 figure if no ax)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4.5))
     pts = qq_points(values)
     ax.scatter(pts["theoretical"], pts["sample"], s=12, color=color, alpha=0.7)
     ax.plot(pts["theoretical"], pts["line"], color="black", lw=1, label="line through the quartiles")
     ax.set_xlabel("standard normal quantile")
     ax.legend(frameon=False, loc="upper left")
-    return pts
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return ax
 
 
 def plot_resid_fitted(result, *, smooth=True, outcome=None, units=None, ax=None):
@@ -191,12 +196,7 @@ def plot_resid_qq(result, *, outcome=None, units=None, ax=None):
     """
     _check_fit(result, "plot_resid_qq")
     _, ylabel = _outcome_labels(result, "plot_resid_qq", outcome, units)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4.5))
-    _draw_qq(ax, result.resid)
-    ax.set_ylabel(ylabel)
-    ax.set_title("Level 1: normal QQ plot of residuals")
-    return ax
+    return _qq_plot(result.resid, ylabel=ylabel, title="Level 1: normal QQ plot of residuals", ax=ax)
 
 
 def plot_ranef_qq(result, *, term="(Intercept)", group=None, ylabel=None, ax=None):
@@ -257,10 +257,7 @@ def plot_ranef_qq(result, *, term="(Intercept)", group=None, ylabel=None, ax=Non
     check_choice(group, groups, "plot_ranef_qq", "group")
     part = table[table["grp"] == group]
     check_choice(term, list(pd.unique(part["term"])), "plot_ranef_qq", "term")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4.5))
     values = part.loc[part["term"] == term, "estimate"]
-    _draw_qq(ax, values, color="C2")
-    ax.set_ylabel(ylabel if ylabel is not None else f"predicted random effect, {term} ({group})")
-    ax.set_title(f"Level 2: normal QQ plot of {len(values)} BLUPs")
-    return ax
+    return _qq_plot(values, color="C2",
+                    ylabel=ylabel if ylabel is not None else f"predicted random effect, {term} ({group})",
+                    title=f"Level 2: normal QQ plot of {len(values)} BLUPs", ax=ax)
