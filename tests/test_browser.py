@@ -1,14 +1,16 @@
 """The course in a real browser: JupyterLab + Chromium (driven by Playwright) run the start page and a
-widget lesson, and a moved slider changes what the lesson shows.
+widget lesson, and a moved slider changes what the lesson shows; a learner types a wrong answer into an
+exercise and `grader.check` shows the public test's hint, then types the master's solution and it passes.
 
 Chromium is Debian's (`/usr/bin/chromium`, installed by tools/install_system_deps.sh); Playwright only
 drives it through its executable path. Without Chromium the tests skip with a message, except in CI
 (`CI=true`), where a missing browser is a failure. The notebooks run in a temporary copy of the repository's
-notebooks/, so the committed files are never touched. Screenshots go to artifacts/browser/.
+notebooks/ and exercises/, so the committed files are never touched. Screenshots go to artifacts/browser/.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -23,6 +25,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
@@ -199,17 +202,28 @@ def _shot(page, name: str) -> None:
         print(f"screenshot {name} failed: {error}")
 
 
-def _open_and_run(page, lab, notebook: str) -> None:
-    """Open notebooks/<notebook>.ipynb in JupyterLab, run all cells, wait until every cell has run."""
-    nb = json.loads((lab["root"] / "notebooks" / f"{notebook}.ipynb").read_text())
+def _open(page, lab, relpath: str) -> dict:
+    """Open <relpath> (a notebook in the temporary copy) in JupyterLab; wait until every code cell is in
+    the page and the kernel has started and is idle. Returns the notebook as stored (JSON)."""
+    nb = json.loads((lab["root"] / relpath).read_text())
     n_code = sum(cell["cell_type"] == "code" for cell in nb["cells"])
     # ?reset: a fresh workspace, so tabs from an earlier test are not restored next to this notebook
-    page.goto(f"{lab['base']}/lab/tree/notebooks/{notebook}.ipynb?reset&token={lab['token']}")
-    # loaded: every code cell is in the page, and the kernel has started and is idle
+    page.goto(f"{lab['base']}/lab/tree/{relpath}?reset&token={lab['token']}")
     page.wait_for_function(
         "n => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt').length === n",
         arg=n_code, timeout=60_000)
-    page.locator(".jp-StatusBar-Item", has_text=re.compile(r"\|\s*Idle")).first.wait_for(timeout=60_000)
+    _wait_idle(page)
+    return nb
+
+
+def _wait_idle(page, timeout_ms: int = 60_000) -> None:
+    page.locator(".jp-StatusBar-Item", has_text=re.compile(r"\|\s*Idle")).first.wait_for(timeout=timeout_ms)
+
+
+def _open_and_run(page, lab, notebook: str) -> None:
+    """Open notebooks/<notebook>.ipynb in JupyterLab, run all cells, wait until every cell has run."""
+    nb = _open(page, lab, f"notebooks/{notebook}.ipynb")
+    n_code = sum(cell["cell_type"] == "code" for cell in nb["cells"])
     # the committed notebook shows its stored outputs and prompts: clear them so only this run's appear
     page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Edit$")).click()
     page.get_by_role("menuitem", name="Clear Outputs of All Cells", exact=True).click()
@@ -323,3 +337,157 @@ def test_moving_a_slider_changes_the_lesson_output(page, lab, lesson):
         after = _output_signature(page, view.element_handle())
     view.screenshot(path=str(ARTIFACTS / f"{lesson}-widget-after.png"))
     assert after != before, f"{lesson}: moving the slider did not change the output within {CHANGE_TIMEOUT_MS} ms"
+
+
+# --- A learner works an exercise: a wrong answer gets the public test's hint, the right one passes ---------
+
+EXERCISE = "01_why_multilevel"  # quick: its first question only simulates data (no model fit)
+CHECK_TIMEOUT_MS = 30_000  # one answer cell plus its grader.check must have run within this time
+# A deliberately wrong answer to the first question of EXERCISE: the right form of n_rows, but ybar is a sum
+# of 600 scores near 50 instead of their mean, which the public test's range check rejects.
+WRONG_ANSWER = 'sim = None\nn_rows = 30 * 20\nybar = 30 * 20 * 50.0  # a sum, not a mean'
+
+
+def _text(cell) -> str:
+    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+
+
+def _first_question(student: dict) -> tuple[str, int, int]:
+    """(question name, index of its answer cell, index of its grader.check cell) of the first question."""
+    for i, cell in enumerate(student["cells"]):
+        found = re.fullmatch(r'grader\.check\("(\w+)"\)', _text(cell).strip()) if cell["cell_type"] == "code" else None
+        if found:
+            answer = max(j for j in range(i) if "otter_answer_cell" in student["cells"][j]["metadata"].get("tags", []))
+            return found.group(1), answer, i
+    raise AssertionError("the exercise has no grader.check cell")
+
+
+def _master_question(master: dict, question: str) -> tuple[str, list[dict]]:
+    """The master's worked solution of `question` (as a learner would type it: no prompt, no markers) and
+    the configs of its tests (`hidden`, `failure_message`, ...)."""
+    cells, inside = [], False
+    for cell in master["cells"]:
+        text = _text(cell).strip()
+        if cell["cell_type"] == "raw" and text.startswith("# BEGIN QUESTION"):
+            inside = yaml.safe_load(text.split("\n", 1)[1])["name"] == question
+        elif cell["cell_type"] == "raw" and text.startswith("# END QUESTION"):
+            inside = False
+        elif inside:
+            cells.append(cell)
+    code = [c for c in cells if c["cell_type"] == "code"]
+    solution_cell, tests = code[0], code[1:]  # otter's format: the solution cell comes before the tests
+    lines, prompt = [], False
+    for line in _text(solution_cell).splitlines():
+        if line.rstrip().endswith("# BEGIN PROMPT"):
+            prompt = True
+        elif line.rstrip().endswith("# END PROMPT"):
+            prompt = False
+        elif not prompt and not re.match(r"\s*# (BEGIN|END) SOLUTION", line):
+            lines.append(re.sub(r"\s*# ?SOLUTION\s*$", "", line))
+    configs = []
+    for cell in tests:
+        found = re.search(r'""" # BEGIN TEST CONFIG\n(.*?)""" # END TEST CONFIG', _text(cell), re.S)
+        assert found, f"a test of {question} in the master has no TEST CONFIG block"
+        configs.append(yaml.safe_load(found.group(1)))
+    return "\n".join(lines).strip(), configs
+
+
+def _public_test(student: dict, question: str) -> tuple[list[str], list[str]]:
+    """Failure messages and constant assert messages of the question's public tests, as the learner's
+    notebook carries them (otter keeps them in the notebook metadata)."""
+    tree = ast.parse(student["metadata"]["otter"]["tests"][question])
+    messages, asserts = [], []
+    for fn in [n for n in tree.body if isinstance(n, ast.FunctionDef)]:
+        for deco in [d for d in fn.decorator_list if isinstance(d, ast.Call)]:
+            messages += [k.value.value for k in deco.keywords if k.arg == "failure_message"]
+        asserts += [n.msg.value for n in ast.walk(fn) if isinstance(n, ast.Assert)
+                    and isinstance(n.msg, ast.Constant) and isinstance(n.msg.value, str)]
+    return messages, asserts
+
+
+def _cell(page, index: int):
+    return page.locator(f"{PANEL} .jp-Cell").nth(index)
+
+
+def _prompt(cell) -> str:
+    return cell.locator(".jp-InputPrompt").first.inner_text().strip()
+
+
+def _run_cell(page, index: int, timeout_ms: int = CHECK_TIMEOUT_MS) -> None:
+    """Select cell `index`, run it with Shift+Enter and wait until it shows a new execution count."""
+    cell = _cell(page, index)
+    before = _prompt(cell)
+    cell.locator(".jp-InputPrompt").first.click()  # selects the cell (command mode)
+    page.keyboard.press("Shift+Enter")
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not (re.fullmatch(r"\[\d+\]:?", _prompt(cell)) and _prompt(cell) != before):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"cell {index} did not run within {timeout_ms / 1000:.0f} s (prompt {_prompt(cell)!r})")
+        page.wait_for_timeout(200)
+
+
+def _type_answer(page, index: int, answer: str) -> None:
+    """Replace the whole text of code cell `index` with `answer`, as a learner typing it."""
+    editor = _cell(page, index).locator(".cm-content").first
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(answer)
+    shown = editor.evaluate("el => [...el.querySelectorAll('.cm-line')].map(l => l.textContent).join('\\n')")
+    assert shown == answer, f"the answer cell holds {shown!r}, not the typed answer"
+
+
+def _feedback(page, index: int) -> str:
+    """What the (just run) cell `index` shows below it."""
+    output = _cell(page, index).locator(".jp-OutputArea-output").first
+    output.wait_for(state="visible", timeout=CHECK_TIMEOUT_MS)
+    return output.inner_text()
+
+
+def test_a_learner_gets_hints_for_a_wrong_answer_and_passes_with_the_right_one(page, lab):
+    relpath = f"exercises/{EXERCISE}.ipynb"
+    if not (lab["root"] / relpath).is_file():
+        pytest.fail(f"{relpath} is missing: generate it from solutions/ with tools/make_exercises.py")
+    student = _open(page, lab, relpath)
+    question, answer_cell, check_cell = _first_question(student)
+    assert "..." in _text(student["cells"][answer_cell]), "the answer cell should start with the ... placeholder"
+    master = json.loads((REPO / "solutions" / f"{EXERCISE}.ipynb").read_text())
+    solution, configs = _master_question(master, question)
+    assert solution and "..." not in solution, f"no worked solution for {question} found in the master"
+    messages, asserts = _public_test(student, question)
+    assert messages, f"the public test of {question} has no failure_message"
+    hidden = [c["failure_message"] for c in configs if c.get("hidden")]
+
+    # the cells up to the first question (otter's set-up, the imports)
+    for index in range(answer_cell):
+        if student["cells"][index]["cell_type"] == "code":
+            _run_cell(page, index)
+    errors = page.locator(f"{PANEL} .jp-OutputArea-output:has-text('Traceback (most recent call last)')")
+    assert errors.count() == 0, errors.first.inner_text()[:2000]
+
+    # a wrong answer: the check fails and shows the public test's hint, never the solution or a hidden test
+    _type_answer(page, answer_cell, WRONG_ANSWER)
+    _run_cell(page, answer_cell)
+    _run_cell(page, check_cell)
+    wrong = _feedback(page, check_cell)
+    _cell(page, check_cell).scroll_into_view_if_needed()
+    _shot(page, f"{EXERCISE}-{question}-wrong")
+    assert re.search(rf"{question} results:", wrong) and "Test case failed" in wrong, wrong
+    assert "passed" not in wrong, wrong
+    for message in messages:
+        assert message in wrong, f"the feedback lacks the public test's message {message!r}:\n{wrong}"
+    assert any(text in wrong for text in asserts), f"the feedback shows none of the public test's hints {asserts}:\n{wrong}"
+    for line in [ln.strip() for ln in solution.splitlines() if len(ln.strip()) >= 8]:
+        assert line not in wrong, f"the feedback shows a line of the solution: {line}"
+    for message in hidden:
+        assert message not in wrong, f"the feedback shows a hidden test's message: {message}"
+
+    # the master's solution: the check passes
+    _type_answer(page, answer_cell, solution)
+    _run_cell(page, answer_cell)
+    _run_cell(page, check_cell)
+    right = _feedback(page, check_cell)
+    _cell(page, check_cell).scroll_into_view_if_needed()
+    _shot(page, f"{EXERCISE}-{question}-right")
+    assert re.search(rf"\b{question}\s+passed!", right), f"the solution from the master did not pass {question}:\n{right}"
+    assert "failed" not in right, right
+    assert errors.count() == 0, errors.first.inner_text()[:2000]
