@@ -1,9 +1,10 @@
 """Ready-made simulation studies for the lessons.
 
-Each study simulates many data sets whose truth is known (with :mod:`mlmlab.simulate`, or, for
-:func:`sample_size_study`, with a new design for every data set), fits them all at once with
+Each study simulates many data sets whose truth is known, fits them all at once with
 :func:`mlmlab.engine.fit_many` (or its one-design-per-replicate variant), and returns a tidy DataFrame:
 one row per condition (and, where it helps, per parameter or method), never printed or rounded.
+Where the model has predictors, every data set gets its own draw of them (new groups every time), so
+the Monte Carlo results average over designs as well as outcomes.
 
 * :func:`ols_vs_mlm` — what ignoring clustering does to standard errors and type-I error;
 * :func:`ml_vs_reml_bias` — ML underestimates variances with few groups, REML much less;
@@ -36,7 +37,7 @@ from mlmlab.simulate import simulate_two_level_many
 
 __all__ = ["ols_vs_mlm", "ml_vs_reml_bias", "lrt_null_distribution", "lrt_rejection_rates", "sample_size_study"]
 
-_CHUNK = 250  # replicates per batch; ols_vs_mlm, ml_vs_reml_bias and lrt_null_distribution draw one design per batch
+_CHUNK = 250  # replicates simulated and fitted per batch (one progress-bar step)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -83,14 +84,27 @@ def _chunks(n_reps):
     return [_CHUNK] * full + ([rest] if rest else [])
 
 
+def _ols_fit(Y, X):
+    """Least squares for every row of Y: coefficients (R, p), residuals (R, n) and XᵀX.
+
+    X is (n, p), shared by the rows of Y (XᵀX is then (p, p)), or (R, n, p), one design per row
+    (XᵀX is (R, p, p)).
+    """
+    if X.ndim == 3:
+        XtX = np.swapaxes(X, 1, 2) @ X
+        B = np.linalg.solve(XtX, np.einsum("rn,rnp->rp", Y, X)[..., None])[..., 0]
+        return B, Y - np.einsum("rnp,rp->rn", X, B), XtX
+    XtX = X.T @ X
+    B = Y @ X @ np.linalg.inv(XtX)
+    return B, Y - B @ X.T, XtX
+
+
 def _ols(Y, X):
-    """OLS for every row of Y at once: coefficients (R, p) and their usual SEs (R, p)."""
-    n, p = X.shape
-    XtX_inv = np.linalg.inv(X.T @ X)
-    B = Y @ X @ XtX_inv
-    resid = Y - B @ X.T
+    """OLS for every row of Y at once: coefficients (R, p) and their usual SEs (R, p); X as in _ols_fit."""
+    n, p = X.shape[-2:]
+    B, resid, XtX = _ols_fit(Y, X)
     s2 = np.einsum("rn,rn->r", resid, resid) / (n - p)
-    return B, np.sqrt(s2[:, None] * np.diag(XtX_inv)[None, :])
+    return B, np.sqrt(s2[:, None] * np.diagonal(np.linalg.inv(XtX), axis1=-2, axis2=-1))
 
 
 def _ols_llf(Y, X, reml):
@@ -99,14 +113,7 @@ def _ols_llf(Y, X, reml):
     X is (n, p), shared by the rows of Y, or (R, n, p), one design per row.
     """
     n, p = X.shape[-2:]
-    if X.ndim == 3:
-        XtX = np.swapaxes(X, 1, 2) @ X
-        B = np.linalg.solve(XtX, np.einsum("rn,rnp->rp", Y, X)[..., None])[..., 0]
-        resid = Y - np.einsum("rnp,rp->rn", X, B)
-    else:
-        XtX = X.T @ X
-        B = Y @ X @ np.linalg.inv(XtX)
-        resid = Y - B @ X.T
+    B, resid, XtX = _ols_fit(Y, X)
     rss = np.einsum("rn,rn->r", resid, resid)
     k = n - p if reml else n
     dev = k * (1 + np.log(2 * np.pi * rss / k))
@@ -115,19 +122,22 @@ def _ols_llf(Y, X, reml):
     return -0.5 * dev
 
 
-def _draw_sample_size_data(J, m, fixed, tau2, sigma2, R, rng):
-    """R data sets y = γ00 + γ10 x + γ01 w + u0j + e, each with its own x (level 1) and w (level 2).
+def _simulate_designs(J, m, levels, beta, tau2, sigma2, R, rng):
+    """R data sets y = Xβ + u0j + e, each with its own fixed-effects design (new groups every time).
 
-    Returns Y (R, n), X (R, n, 3) with columns Intercept, x, w, and the group codes (n,).
+    X has an intercept column, then one N(0, 1) predictor per entry of ``levels``: 1 draws it per
+    unit, 2 per group (constant within the group). Returns Y (R, n), X (R, n, 1 + len(levels)) and
+    the group codes (n,), shared by the replicates (J groups of m units).
     """
     codes = np.repeat(np.arange(J), m)
     n = codes.size
-    x = rng.standard_normal((R, n))
-    w = rng.standard_normal((R, J))[:, codes]
-    X = np.stack([np.ones((R, n)), x, w], axis=2)
+    columns = [np.ones((R, n))]
+    for level in levels:
+        columns.append(rng.standard_normal((R, n)) if level == 1 else rng.standard_normal((R, J))[:, codes])
+    X = np.stack(columns, axis=2)
     u = np.sqrt(tau2) * rng.standard_normal((R, J))[:, codes]
     e = np.sqrt(sigma2) * rng.standard_normal((R, n))
-    Y = X @ np.array([fixed["Intercept"], fixed["x"], fixed["w"]]) + u + e
+    Y = X @ np.asarray(beta, dtype=float) + u + e
     return Y, X, codes
 
 
@@ -188,18 +198,18 @@ def ols_vs_mlm(icc_values, group_sizes, *, n_groups=30, n_reps=500, effect=0.0, 
     For a level-2 predictor the OLS variance is too small by about the design effect
     1 + (n − 1)ρ, so ``variance_inflation`` and ``se_ratio``² track it and ``type1_ols`` grows with
     ρ and n; for a level-1 predictor the inflation stays near (or below) 1. The multilevel tests use
-    t with between-within degrees of freedom (module notes). Predictors are drawn afresh for every
-    block of 250 replicates.
+    t with between-within degrees of freedom (module notes). Both predictors are drawn afresh for
+    every data set, so ``sd_ols`` is the spread over designs as well as outcomes.
 
     Examples
     --------
     >>> tab = ols_vs_mlm([0.0, 0.2], [10], n_reps=500, rng=1, progress=False)
     >>> tab[["icc", "predictor", "design_effect", "variance_inflation", "type1_ols", "type1_mlm"]].round(2)
        icc predictor  design_effect  variance_inflation  type1_ols  type1_mlm
-    0  0.0         w            1.0                0.93       0.04       0.03
-    1  0.0         x            1.0                0.92       0.04       0.04
-    2  0.2         w            2.8                3.30       0.27       0.08
-    3  0.2         x            2.8                0.96       0.04       0.04
+    0  0.0         w            1.0                0.90       0.05       0.03
+    1  0.0         x            1.0                1.04       0.06       0.06
+    2  0.2         w            2.8                2.72       0.24       0.03
+    3  0.2         x            2.8                1.00       0.05       0.05
 
     Taught in lesson 01.
     """
@@ -219,12 +229,10 @@ def ols_vs_mlm(icc_values, group_sizes, *, n_groups=30, n_reps=500, effect=0.0, 
             for m in sizes:
                 est, se_o, se_m, rej_o, rej_m = [], [], [], [], []
                 for size in chunks:
-                    reps = simulate_two_level_many(
-                        J, m, fixed={"Intercept": 0.0, "w": effect, "x": effect}, G=icc, sigma=np.sqrt(1 - icc),
-                        predictors={"w": "level2", "x": "level1"}, n_reps=size, rng=rng)
-                    n = reps.Y.shape[1]
-                    b_ols, s_ols = _ols(reps.Y, reps.X)
-                    fits = engine.fit_many(reps.Y, reps.X, reps.Z, reps.groups)
+                    Y, X, codes = _simulate_designs(J, m, (2, 1), (0.0, effect, effect), icc, 1 - icc, size, rng)
+                    n = Y.shape[1]
+                    b_ols, s_ols = _ols(Y, X)
+                    fits = engine._fit_many_designs(Y, X, np.ones((n, 1)), codes)
                     df_mlm = _between_within_df(n, J, [0, 2, 1])
                     cols = [1, 2]  # w, x
                     est.append(b_ols[:, cols])
@@ -252,8 +260,8 @@ def ols_vs_mlm(icc_values, group_sizes, *, n_groups=30, n_reps=500, effect=0.0, 
 def ml_vs_reml_bias(n_groups_values, *, group_size=10, tau2=0.5, sigma2=1.0, n_reps=500, rng=None, progress=True):
     """Bias of ML and REML estimates of τ00 and σ² across the number of groups.
 
-    Each data set follows y_ij = γ00 + γ10 x_ij + u0j + e_ij (γ = 0, x ~ N(0, 1) at level 1) and is
-    fitted twice, by ML and by REML, with :func:`mlmlab.engine.fit_many`.
+    Each data set follows y_ij = γ00 + γ10 x_ij + u0j + e_ij (γ = 0, x ~ N(0, 1) at level 1, drawn
+    afresh for every data set) and is fitted twice, by ML and by REML, with :func:`mlmlab.engine.fit_many`.
 
     Parameters
     ----------
@@ -289,13 +297,13 @@ def ml_vs_reml_bias(n_groups_values, *, group_size=10, tau2=0.5, sigma2=1.0, n_r
 
     Examples
     --------
-    >>> tab = ml_vs_reml_bias([5, 50], n_reps=300, rng=2, progress=False)
+    >>> tab = ml_vs_reml_bias([5, 50], n_reps=1000, rng=2, progress=False)
     >>> tab.query("parameter == 'tau2'")[["n_groups", "method", "bias", "mc_se"]].round(3)
        n_groups method   bias  mc_se
-    0         5     ML -0.133  0.017
-    2         5   REML -0.019  0.022
-    4        50     ML -0.016  0.007
-    6        50   REML -0.004  0.007
+    0         5     ML -0.129  0.010
+    2         5   REML -0.012  0.013
+    4        50     ML -0.018  0.004
+    6        50   REML -0.006  0.004
 
     Taught in lesson 05.
     """
@@ -313,10 +321,9 @@ def ml_vs_reml_bias(n_groups_values, *, group_size=10, tau2=0.5, sigma2=1.0, n_r
             est = {(meth, par): [] for meth in ("ML", "REML") for par in ("tau2", "sigma2")}
             singular = {"ML": [], "REML": []}
             for size in chunks:
-                reps = simulate_two_level_many(J, m, fixed={"Intercept": 0.0, "x": 0.0}, G=tau2,
-                                               sigma=np.sqrt(sigma2), n_reps=size, rng=rng)
+                Y, X, codes = _simulate_designs(J, m, (1,), (0.0, 0.0), tau2, sigma2, size, rng)
                 for meth, reml in (("ML", False), ("REML", True)):
-                    fits = engine.fit_many(reps.Y, reps.X, reps.Z, reps.groups, reml=reml)
+                    fits = engine._fit_many_designs(Y, X, np.ones((Y.shape[1], 1)), codes, reml=reml)
                     est[meth, "tau2"].append(fits.G[:, 0, 0])
                     est[meth, "sigma2"].append(fits.sigma2)
                     singular[meth].append(fits.singular)
@@ -549,7 +556,8 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
             for m in ms:
                 acc = {k: [] for k in ("beta", "se", "df", "tau2", "singular", "se_log", "lr")}
                 for size in chunks:
-                    Y, X, codes = _draw_sample_size_data(J, m, fixed, tau2, sigma2, size, rng)
+                    Y, X, codes = _simulate_designs(J, m, (1, 2), (fixed["Intercept"], fixed["x"], fixed["w"]),
+                                                   tau2, sigma2, size, rng)
                     ones = np.ones((Y.shape[1], 1))
                     fits = engine._fit_many_designs(Y, X, ones, codes)
                     n = Y.shape[1]

@@ -16,6 +16,26 @@ def _mc_ok(observed, expected, se, k=4.0):
     return abs(observed - expected) <= k * se
 
 
+def _spy_on_designs(monkeypatch):
+    """Record (X, reml) of every call to engine._fit_many_designs, the one-design-per-replicate path."""
+    seen = []
+    real = engine._fit_many_designs
+
+    def spy(Y, X, Z, groups, *, reml=True):
+        seen.append((np.array(X), reml))
+        return real(Y, X, Z, groups, reml=reml)
+
+    monkeypatch.setattr(engine, "_fit_many_designs", spy)
+    return seen
+
+
+def _level2_values(column, J, m):
+    """(R, J) values of a level-2 predictor, after checking it is constant within each group."""
+    w = column.reshape(-1, J, m)
+    assert np.all(w == w[:, :, :1])
+    return w[:, :, 0]
+
+
 # ----------------------------------------------------------------------------- OLS vs MLM
 def test_ols_vs_mlm_shape_columns_reproducible():
     kw = dict(n_groups=10, n_reps=30, rng=5, progress=False)
@@ -30,14 +50,36 @@ def test_ols_vs_mlm_shape_columns_reproducible():
     assert not tab.equals(ols_vs_mlm([0.0, 0.1, 0.3], [4, 8], n_groups=10, n_reps=30, rng=6, progress=False))
 
 
+def _ols_inflation_over_designs(J, m, icc):
+    """E(variance_inflation) for the level-2 predictor when every data set draws its own w.
+
+    Given the design, Var(γ̂01, OLS) = (τ00 + σ²/m) / S with S = Σ_j (w_j − w̄)² ~ χ²_{J−1}, while
+    OLS claims s² / (m S) with E(s²) = σ² + τ00 (n − 2m − 1)/(n − 3) (the intercept and w each absorb
+    about m of the n units' worth of τ00, x about one). Averaging over designs,
+    (SD / mean SE)² = deff · E(1/S) / E(S^(−1/2))² · (τ00 + σ²) / E(s²): slightly above the
+    design effect, by Jensen's inequality.
+    """
+    from scipy.special import gammaln
+
+    k, n, tau2, sigma2 = J - 1, J * m, icc, 1 - icc
+    inv_sqrt = np.exp(gammaln((k - 1) / 2) - gammaln(k / 2)) / np.sqrt(2)  # E(χ²_k^(−1/2))
+    s2 = sigma2 + tau2 * (n - 2 * m - 1) / (n - 3)
+    return (1 + (m - 1) * icc) * (1 / (k - 2)) / inv_sqrt ** 2 * (tau2 + sigma2) / s2
+
+
 def test_ols_vs_mlm_known_answers():
     """Level-2 predictor: OLS variance too small by the design effect, OLS type-I inflated, MLM at 5 %."""
-    R = 2000
-    tab = ols_vs_mlm([0.2], [10], n_groups=30, n_reps=R, rng=11, progress=False).set_index("predictor")
+    J, m, icc, R = 30, 10, 0.2, 2000
+    tab = ols_vs_mlm([icc], [m], n_groups=J, n_reps=R, rng=11, progress=False).set_index("predictor")
     w, x = tab.loc["w"], tab.loc["x"]
-    deff = 1 + 9 * 0.2
-    # (SD of the OLS estimates / mean OLS SE)² estimates the design effect; its MC error is ≈ √(2/R) relative
-    assert _mc_ok(w["variance_inflation"], deff, deff * np.sqrt(2 / R))
+    deff = 1 + (m - 1) * icc
+    # (SD of the OLS estimates / mean OLS SE)² estimates the design effect (times a small Jensen
+    # factor, 1.03 here, as designs vary); over designs γ̂ is a normal scale mixture with kurtosis
+    # κ = 3 (J − 3)/(J − 5), so the relative MC error of SD² is √((κ − 1)/R)
+    expected = _ols_inflation_over_designs(J, m, icc)
+    assert deff < expected < 1.05 * deff
+    kappa = 3 * (J - 3) / (J - 5)
+    assert _mc_ok(w["variance_inflation"], expected, expected * np.sqrt((kappa - 1) / R))
     # the multilevel SE is the honest one: close to the empirical SD of the (here identical) estimates
     assert w["se_mlm"] == pytest.approx(w["sd_ols"], rel=4 * np.sqrt(1 / (2 * R)) + 0.02)
     assert w["se_ratio"] ** 2 == pytest.approx(deff, rel=0.1)
@@ -47,6 +89,35 @@ def test_ols_vs_mlm_known_answers():
     # the level-1 predictor is not inflated, and both tests hold their level
     assert x["variance_inflation"] < 1.15
     assert _mc_ok(x["type1_mlm"], 0.05, se5) and _mc_ok(x["type1_ols"], 0.05, se5, k=5)
+
+
+def test_ols_vs_mlm_draws_new_schools_for_every_replicate(monkeypatch):
+    """Each data set gets its own level-2 predictor w and level-1 x, not one design per block."""
+    seen = _spy_on_designs(monkeypatch)
+    J, m, R = 6, 4, 40
+    ols_vs_mlm([0.2], [m], n_groups=J, n_reps=R, rng=5, progress=False)
+    X = np.concatenate([X for X, _ in seen])
+    assert X.shape == (R, J * m, 3)
+    assert np.all(X[:, :, 0] == 1)
+    w = _level2_values(X[:, :, 1], J, m)
+    assert len(np.unique(w.round(12), axis=0)) == R  # a different w in every replicate
+    assert len(np.unique(X[:, :, 2].round(12), axis=0)) == R  # and a different x
+    assert all(reml for _, reml in seen)  # the multilevel fits use REML
+
+
+def test_ols_vs_mlm_level2_sd_matches_theory_over_random_designs():
+    """With new schools (a new w) in every data set, SD(γ̂01, OLS) ≈ √((τ00 + σ²/m)/(J − 3)).
+
+    As for sample_size_study: Var = E[(τ00 + σ²/m) / Σ(w_j − w̄)²] and E[1/χ²_{J−1}] = 1/(J − 3); the
+    MC SE of the SD is SD · √((κ − 1)/(4R)) with κ = 3 (J − 3)/(J − 5). With one design per block of
+    250 replicates (8 designs here) the SD misses this by several MC SEs at about half of the seeds,
+    this one among them (6.4 SEs); with a design per replicate it lies within 2 SEs at every seed tried.
+    """
+    J, m, icc, R = 8, 10, 0.2, 2000
+    tab = ols_vs_mlm([icc], [m], n_groups=J, n_reps=R, rng=21, progress=False).set_index("predictor")
+    theory = np.sqrt((icc + (1 - icc) / m) / (J - 3))
+    kappa = 3 * (J - 3) / (J - 5)
+    assert _mc_ok(tab.loc["w", "sd_ols"], theory, theory * np.sqrt((kappa - 1) / (4 * R)))
 
 
 def test_ols_vs_mlm_power_with_an_effect():
@@ -75,6 +146,17 @@ def test_ml_underestimates_tau2_reml_does_not():
     assert _mc_ok(reml["bias"], 0.0, reml["mc_se"])
     # σ² is estimated well by both (n − J − 1 = 71 within-group degrees of freedom)
     assert _mc_ok(t.loc[("REML", "sigma2"), "bias"], 0.0, t.loc[("REML", "sigma2"), "mc_se"])
+
+
+def test_ml_vs_reml_draws_a_new_x_for_every_replicate(monkeypatch):
+    seen = _spy_on_designs(monkeypatch)
+    J, m, R = 5, 4, 30
+    ml_vs_reml_bias([J], group_size=m, n_reps=R, rng=6, progress=False)
+    assert [reml for _, reml in seen] == [False, True]  # ML and REML fits of the same data sets
+    X_ml, X_reml = seen[0][0], seen[1][0]
+    np.testing.assert_array_equal(X_ml, X_reml)
+    assert X_ml.shape == (R, J * m, 2) and np.all(X_ml[:, :, 0] == 1)
+    assert len(np.unique(X_ml[:, :, 1].round(12), axis=0)) == R
 
 
 # ----------------------------------------------------------------------------- LRT
@@ -150,23 +232,14 @@ def test_sample_size_coverage_and_bias_known_answers():
 
 def test_sample_size_draws_a_new_design_for_every_replicate(monkeypatch):
     """Each data set gets its own level-2 predictor w (and level-1 x), not one design per block."""
-    seen = []
-    real = engine._fit_many_designs
-
-    def spy(Y, X, Z, groups, **kw):
-        seen.append(np.array(X))
-        return real(Y, X, Z, groups, **kw)
-
-    monkeypatch.setattr(engine, "_fit_many_designs", spy)
+    seen = _spy_on_designs(monkeypatch)
     J, m, R = 6, 4, 40
     sample_size_study([J], [m], n_reps=R, rng=5, progress=False)
     assert seen, "sample_size_study must fit through engine._fit_many_designs"
-    X = np.concatenate(seen)
+    X = np.concatenate([X for X, _ in seen])
     assert X.shape == (R, J * m, 3)
     assert np.all(X[:, :, 0] == 1)
-    w = X[:, :, 2].reshape(R, J, m)
-    assert np.all(w == w[:, :, :1])  # constant within each group: a level-2 predictor
-    w = w[:, :, 0]
+    w = _level2_values(X[:, :, 2], J, m)
     assert len(np.unique(w.round(12), axis=0)) == R  # a different w in every replicate
     assert len(np.unique(X[:, :, 1].round(12), axis=0)) == R  # and a different x
 
