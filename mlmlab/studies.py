@@ -41,8 +41,31 @@ _CHUNK = 250  # replicates simulated and fitted per batch (one progress-bar step
 
 
 # ----------------------------------------------------------------------------- helpers
-def _progress(total, progress, desc):
-    return tqdm(total=total, disable=not progress, desc=desc, delay=1.0, leave=False)
+_RNG_PROGRESS = """rng : None, int or numpy.random.Generator, default=None
+        Source of randomness.
+    progress : bool, default=True
+        Show a progress bar (only if the study takes more than a second)."""
+
+
+def _shared_params(study):
+    """Write the parameters every study shares (``rng``, ``progress``) into its docstring."""
+    if study.__doc__:
+        study.__doc__ = study.__doc__.replace("{rng_progress}", _RNG_PROGRESS)
+    return study
+
+
+def _progress(n_conditions, n_reps, progress, desc):
+    """One bar step per block of replicates of every condition."""
+    return tqdm(total=n_conditions * len(_chunks(n_reps)), disable=not progress, desc=desc, delay=1.0, leave=False)
+
+
+def _collect(n_reps, bar, one_block):
+    """Run ``one_block(size)`` on the replicates block by block; join its dict of arrays along replicates."""
+    parts = []
+    for size in _chunks(n_reps):
+        parts.append(one_block(size))
+        bar.update()
+    return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
 
 
 def _check_values(values, func, arg, *, integer=False, low=None, high=None, low_open=False, high_open=False):
@@ -85,7 +108,7 @@ def _chunks(n_reps):
 
 
 def _ols_fit(Y, X):
-    """Least squares for every row of Y: coefficients (R, p), residuals (R, n) and XᵀX.
+    """Least squares for every row of Y: coefficients (R, p), residual sums of squares (R,) and XᵀX.
 
     X is (n, p), shared by the rows of Y (XᵀX is then (p, p)), or (R, n, p), one design per row
     (XᵀX is (R, p, p)).
@@ -93,17 +116,19 @@ def _ols_fit(Y, X):
     if X.ndim == 3:
         XtX = np.swapaxes(X, 1, 2) @ X
         B = np.linalg.solve(XtX, np.einsum("rn,rnp->rp", Y, X)[..., None])[..., 0]
-        return B, Y - np.einsum("rnp,rp->rn", X, B), XtX
-    XtX = X.T @ X
-    B = Y @ X @ np.linalg.inv(XtX)
-    return B, Y - B @ X.T, XtX
+        resid = Y - np.einsum("rnp,rp->rn", X, B)
+    else:
+        XtX = X.T @ X
+        B = Y @ X @ np.linalg.inv(XtX)
+        resid = Y - B @ X.T
+    return B, np.einsum("rn,rn->r", resid, resid), XtX
 
 
 def _ols(Y, X):
     """OLS for every row of Y at once: coefficients (R, p) and their usual SEs (R, p); X as in _ols_fit."""
     n, p = X.shape[-2:]
-    B, resid, XtX = _ols_fit(Y, X)
-    s2 = np.einsum("rn,rn->r", resid, resid) / (n - p)
+    B, rss, XtX = _ols_fit(Y, X)
+    s2 = rss / (n - p)
     return B, np.sqrt(s2[:, None] * np.diagonal(np.linalg.inv(XtX), axis1=-2, axis2=-1))
 
 
@@ -113,8 +138,7 @@ def _ols_llf(Y, X, reml):
     X is (n, p), shared by the rows of Y, or (R, n, p), one design per row.
     """
     n, p = X.shape[-2:]
-    B, resid, XtX = _ols_fit(Y, X)
-    rss = np.einsum("rn,rn->r", resid, resid)
+    _, rss, XtX = _ols_fit(Y, X)
     k = n - p if reml else n
     dev = k * (1 + np.log(2 * np.pi * rss / k))
     if reml:
@@ -152,7 +176,36 @@ def _two_sided_p(est, se, df):
     return 2 * stats.t.sf(np.abs(est / se), df)
 
 
+def _fit_designs(Y, X, codes, *, reml=True):
+    """Random-intercept fits of every replicate, each with its own design X[r]."""
+    return engine._fit_many_designs(Y, X, _intercept(Y), codes, reml=reml)
+
+
+def _intercept(Y):
+    """Z of the random-intercept model: a column of ones, one row per unit."""
+    return np.ones((Y.shape[1], 1))
+
+
+def _lr_random_intercept(fits, Y, X, reml):
+    """LR = 2(ℓ_mixed − ℓ_no-groups) for H0: τ00 = 0, exactly 0 where the fit sits on the boundary."""
+    lr = 2 * (fits.llf - _ols_llf(Y, X, reml))
+    return np.where(fits.theta[:, 0] == 0, 0.0, np.maximum(lr, 0.0))
+
+
+def _mixture_p(lr):
+    """p-value of the 50:50 χ²₀/χ²₁ mixture: P(χ²₁ ≥ LR)/2 for LR > 0, else 1."""
+    return np.where(lr > 0, 0.5 * stats.chi2.sf(lr, 1), 1.0)
+
+
+def _estimate_summary(est, truth):
+    """Columns truth, mean, bias, relative_bias (NaN for a truth of 0) and sd of one parameter's estimates."""
+    mean = est.mean()
+    return {"truth": truth, "mean": mean, "bias": mean - truth,
+            "relative_bias": (mean - truth) / truth if truth != 0 else np.nan, "sd": est.std(ddof=1)}
+
+
 # ----------------------------------------------------------------------------- OLS vs MLM
+@_shared_params
 def ols_vs_mlm(icc_values, group_sizes, *, n_groups=30, n_reps=500, effect=0.0, alpha=0.05, rng=None,
                progress=True):
     """Type-I error and standard errors when clustering is ignored (OLS) or modelled (MLM).
@@ -177,10 +230,7 @@ def ols_vs_mlm(icc_values, group_sizes, *, n_groups=30, n_reps=500, effect=0.0, 
         True value of γ01 and γ10; 0 makes the rejection rates type-I error rates.
     alpha : float, default=0.05
         Significance level.
-    rng : None, int or numpy.random.Generator, default=None
-        Source of randomness.
-    progress : bool, default=True
-        Show a progress bar (only if the study takes more than a second).
+    {rng_progress}
 
     Returns
     -------
@@ -223,40 +273,37 @@ def ols_vs_mlm(icc_values, group_sizes, *, n_groups=30, n_reps=500, effect=0.0, 
     alpha = _check_alpha(alpha, func)
     rng = check_random_state(rng)
     rows = []
-    chunks = _chunks(R)
-    with _progress(len(iccs) * len(sizes) * len(chunks), progress, func) as bar:
+    with _progress(len(iccs) * len(sizes), R, progress, func) as bar:
         for icc in iccs:
             for m in sizes:
-                est, se_o, se_m, rej_o, rej_m = [], [], [], [], []
-                for size in chunks:
-                    Y, X, codes = _simulate_designs(J, m, (2, 1), (0.0, effect, effect), icc, 1 - icc, size, rng)
-                    n = Y.shape[1]
-                    b_ols, s_ols = _ols(Y, X)
-                    fits = engine._fit_many_designs(Y, X, np.ones((n, 1)), codes)
-                    df_mlm = _between_within_df(n, J, [0, 2, 1])
-                    cols = [1, 2]  # w, x
-                    est.append(b_ols[:, cols])
-                    se_o.append(s_ols[:, cols])
-                    se_m.append(fits.se[:, cols])
-                    rej_o.append(_two_sided_p(b_ols[:, cols], s_ols[:, cols], n - 3) < alpha)
-                    rej_m.append(_two_sided_p(fits.beta[:, cols], fits.se[:, cols], df_mlm[cols]) < alpha)
-                    bar.update()
-                est, se_o, se_m = np.concatenate(est), np.concatenate(se_o), np.concatenate(se_m)
-                rej_o, rej_m = np.concatenate(rej_o), np.concatenate(rej_m)
+                res = _collect(R, bar, lambda size: _ols_vs_mlm_block(J, m, icc, effect, alpha, size, rng))
                 for k, (name, level) in enumerate((("w", 2), ("x", 1))):
-                    sd = np.std(est[:, k], ddof=1)
+                    sd = np.std(res["est"][:, k], ddof=1)
+                    se_ols, se_mlm = res["se_ols"][:, k].mean(), res["se_mlm"][:, k].mean()
                     rows.append({
                         "icc": icc, "group_size": m, "n_groups": J, "predictor": name, "level": level,
-                        "design_effect": 1 + (m - 1) * icc, "sd_ols": sd, "se_ols": se_o[:, k].mean(),
-                        "se_mlm": se_m[:, k].mean(), "se_ratio": se_m[:, k].mean() / se_o[:, k].mean(),
-                        "variance_inflation": (sd / se_o[:, k].mean()) ** 2,
-                        "type1_ols": rej_o[:, k].mean(), "type1_mlm": rej_m[:, k].mean(),
+                        "design_effect": 1 + (m - 1) * icc, "sd_ols": sd, "se_ols": se_ols, "se_mlm": se_mlm,
+                        "se_ratio": se_mlm / se_ols, "variance_inflation": (sd / se_ols) ** 2,
+                        "type1_ols": res["rej_ols"][:, k].mean(), "type1_mlm": res["rej_mlm"][:, k].mean(),
                         "mc_se": np.sqrt(alpha * (1 - alpha) / R), "n_reps": R,
                     })
     return pd.DataFrame(rows)
 
 
+def _ols_vs_mlm_block(J, m, icc, effect, alpha, size, rng):
+    """OLS and REML estimates, SEs and rejections for w and x (columns 0, 1) in ``size`` new data sets."""
+    Y, X, codes = _simulate_designs(J, m, (2, 1), (0.0, effect, effect), icc, 1 - icc, size, rng)
+    n = Y.shape[1]
+    b_ols, s_ols = _ols(Y, X)
+    fits = _fit_designs(Y, X, codes)
+    cols = [1, 2]  # w, x
+    return {"est": b_ols[:, cols], "se_ols": s_ols[:, cols], "se_mlm": fits.se[:, cols],
+            "rej_ols": _two_sided_p(b_ols[:, cols], s_ols[:, cols], n - 3) < alpha,
+            "rej_mlm": _two_sided_p(fits.beta[:, cols], fits.se[:, cols], _between_within_df(n, J, [2, 1])) < alpha}
+
+
 # ----------------------------------------------------------------------------- ML vs REML
+@_shared_params
 def ml_vs_reml_bias(n_groups_values, *, group_size=10, tau2=0.5, sigma2=1.0, n_reps=500, rng=None, progress=True):
     """Bias of ML and REML estimates of τ00 and σ² across the number of groups.
 
@@ -275,10 +322,7 @@ def ml_vs_reml_bias(n_groups_values, *, group_size=10, tau2=0.5, sigma2=1.0, n_r
         True level-1 variance σ².
     n_reps : int, default=500
         Data sets per number of groups.
-    rng : None, int or numpy.random.Generator, default=None
-        Source of randomness.
-    progress : bool, default=True
-        Show a progress bar (only if the study takes more than a second).
+    {rng_progress}
 
     Returns
     -------
@@ -315,33 +359,30 @@ def ml_vs_reml_bias(n_groups_values, *, group_size=10, tau2=0.5, sigma2=1.0, n_r
     R = check_positive_int(n_reps, func, "n_reps")
     rng = check_random_state(rng)
     rows = []
-    chunks = _chunks(R)
-    with _progress(len(Js) * len(chunks), progress, func) as bar:
+    with _progress(len(Js), R, progress, func) as bar:
         for J in Js:
-            est = {(meth, par): [] for meth in ("ML", "REML") for par in ("tau2", "sigma2")}
-            singular = {"ML": [], "REML": []}
-            for size in chunks:
-                Y, X, codes = _simulate_designs(J, m, (1,), (0.0, 0.0), tau2, sigma2, size, rng)
-                for meth, reml in (("ML", False), ("REML", True)):
-                    fits = engine._fit_many_designs(Y, X, np.ones((Y.shape[1], 1)), codes, reml=reml)
-                    est[meth, "tau2"].append(fits.G[:, 0, 0])
-                    est[meth, "sigma2"].append(fits.sigma2)
-                    singular[meth].append(fits.singular)
-                bar.update()
-            for (meth, par), vals in est.items():
-                v = np.concatenate(vals)
-                truth = tau2 if par == "tau2" else sigma2
-                rows.append({
-                    "n_groups": J, "group_size": m, "method": meth, "parameter": par, "truth": truth,
-                    "mean": v.mean(), "bias": v.mean() - truth,
-                    "relative_bias": (v.mean() - truth) / truth if truth > 0 else np.nan,
-                    "sd": v.std(ddof=1), "mc_se": v.std(ddof=1) / np.sqrt(R),
-                    "share_singular": np.concatenate(singular[meth]).mean(), "n_reps": R,
-                })
+            res = _collect(R, bar, lambda size: _ml_vs_reml_block(J, m, tau2, sigma2, size, rng))
+            for meth in ("ML", "REML"):
+                for par, truth in (("tau2", tau2), ("sigma2", sigma2)):
+                    summary = _estimate_summary(res[meth, par], truth)
+                    rows.append({"n_groups": J, "group_size": m, "method": meth, "parameter": par, **summary,
+                                 "mc_se": summary["sd"] / np.sqrt(R),
+                                 "share_singular": res[meth, "singular"].mean(), "n_reps": R})
     return pd.DataFrame(rows)
 
 
+def _ml_vs_reml_block(J, m, tau2, sigma2, size, rng):
+    """τ̂00, σ̂² and singular flags by ML and by REML for ``size`` new data sets."""
+    Y, X, codes = _simulate_designs(J, m, (1,), (0.0, 0.0), tau2, sigma2, size, rng)
+    out = {}
+    for meth, reml in (("ML", False), ("REML", True)):
+        fits = _fit_designs(Y, X, codes, reml=reml)
+        out[meth, "tau2"], out[meth, "sigma2"], out[meth, "singular"] = fits.G[:, 0, 0], fits.sigma2, fits.singular
+    return out
+
+
 # ----------------------------------------------------------------------------- LRT null distribution
+@_shared_params
 def lrt_null_distribution(n_groups, group_size, *, n_reps=1000, methods=("REML", "ML"), alpha=0.05, rng=None,
                           progress=True):
     """Likelihood-ratio statistics for H0: τ00 = 0 on data simulated without any group effect.
@@ -361,10 +402,7 @@ def lrt_null_distribution(n_groups, group_size, *, n_reps=1000, methods=("REML",
         Likelihoods to compare (both models are fitted with the same one).
     alpha : float, default=0.05
         Significance level of the rejection flags.
-    rng : None, int or numpy.random.Generator, default=None
-        Source of randomness.
-    progress : bool, default=True
-        Show a progress bar (only if the study takes more than a second).
+    {rng_progress}
 
     Returns
     -------
@@ -402,27 +440,29 @@ def lrt_null_distribution(n_groups, group_size, *, n_reps=1000, methods=("REML",
     methods = [check_choice(meth, ("REML", "ML"), func, "methods") for meth in methods]
     alpha = _check_alpha(alpha, func)
     rng = check_random_state(rng)
-    chunks = _chunks(R)
-    out = {meth: [] for meth in methods}
-    with _progress(len(chunks), progress, func) as bar:
-        for size in chunks:
-            reps = simulate_two_level_many(J, m, fixed={"Intercept": 0.0}, G=0.0, sigma=1.0, predictors={},
-                                           n_reps=size, rng=rng)
-            for meth in methods:
-                reml = meth == "REML"
-                fits = engine.fit_many(reps.Y, reps.X, reps.Z, reps.groups, reml=reml)
-                lr = 2 * (fits.llf - _ols_llf(reps.Y, reps.X, reml))
-                out[meth].append(np.where(fits.theta[:, 0] == 0, 0.0, np.maximum(lr, 0.0)))
-            bar.update()
+    with _progress(1, R, progress, func) as bar:
+        lrs = _collect(R, bar, lambda size: _lrt_null_block(J, m, methods, size, rng))
     frames = []
     for meth in methods:
-        lr = np.concatenate(out[meth])
+        lr = lrs[meth]
         p_naive = stats.chi2.sf(lr, 1)
-        p_mix = np.where(lr > 0, 0.5 * p_naive, 1.0)
+        p_mix = _mixture_p(lr)
         frames.append(pd.DataFrame({"rep": np.arange(R), "method": meth, "lr": lr, "p_naive": p_naive,
                                     "p_mixture": p_mix, "reject_naive": p_naive < alpha,
                                     "reject_mixture": p_mix < alpha}))
     return pd.concat(frames, ignore_index=True)
+
+
+def _lrt_null_block(J, m, methods, size, rng):
+    """LR for τ00 = 0 by each method on ``size`` pure-noise data sets (intercept only: one shared design)."""
+    reps = simulate_two_level_many(J, m, fixed={"Intercept": 0.0}, G=0.0, sigma=1.0, predictors={}, n_reps=size,
+                                   rng=rng)
+    out = {}
+    for meth in methods:
+        reml = meth == "REML"
+        fits = engine.fit_many(reps.Y, reps.X, reps.Z, reps.groups, reml=reml)
+        out[meth] = _lr_random_intercept(fits, reps.Y, reps.X, reml)
+    return out
 
 
 def lrt_rejection_rates(table):
@@ -464,6 +504,7 @@ def lrt_rejection_rates(table):
 
 
 # ----------------------------------------------------------------------------- sample size
+@_shared_params
 def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.25, sigma2=1.0, n_reps=500,
                       alpha=0.05, test="t", rng=None, progress=True):
     """Bias, confidence-interval coverage and power by number of groups and group size.
@@ -491,10 +532,7 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
     test : {"t", "z"}, default="t"
         Reference distribution for the fixed effects: t with between-within degrees of freedom
         (module notes) or the standard normal (a Wald z test, what a plain summary table implies).
-    rng : None, int or numpy.random.Generator, default=None
-        Source of randomness.
-    progress : bool, default=True
-        Show a progress bar (only if the study takes more than a second).
+    {rng_progress}
 
     Returns
     -------
@@ -549,53 +587,46 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
     test = check_choice(test, ("t", "z"), func, "test")
     rng = check_random_state(rng)
     z = stats.norm.ppf(1 - alpha / 2)
+    beta_true = (fixed["Intercept"], fixed["x"], fixed["w"])
     rows = []
-    chunks = _chunks(R)
-    with _progress(len(Js) * len(ms) * len(chunks), progress, func) as bar:
+    with _progress(len(Js) * len(ms), R, progress, func) as bar:
         for J in Js:
             for m in ms:
-                acc = {k: [] for k in ("beta", "se", "df", "tau2", "singular", "se_log", "lr")}
-                for size in chunks:
-                    Y, X, codes = _simulate_designs(J, m, (1, 2), (fixed["Intercept"], fixed["x"], fixed["w"]),
-                                                   tau2, sigma2, size, rng)
-                    ones = np.ones((Y.shape[1], 1))
-                    fits = engine._fit_many_designs(Y, X, ones, codes)
-                    n = Y.shape[1]
-                    acc["beta"].append(fits.beta[:, 1:])
-                    acc["se"].append(fits.se[:, 1:])
-                    acc["df"].append(np.broadcast_to(_between_within_df(n, J, [1, 2]), (size, 2)))
-                    acc["tau2"].append(fits.G[:, 0, 0])
-                    acc["singular"].append(fits.singular)
-                    acc["se_log"].append(engine._log_variance_se_designs(Y, X, ones, codes, fits)[:, 0])
-                    lr = 2 * (fits.llf - _ols_llf(Y, X, True))
-                    acc["lr"].append(np.where(fits.theta[:, 0] == 0, 0.0, np.maximum(lr, 0.0)))
-                    bar.update()
-                beta, se, df = (np.concatenate(acc[k]) for k in ("beta", "se", "df"))
-                crit = stats.t.ppf(1 - alpha / 2, df) if test == "t" else z
-                pval = _two_sided_p(beta, se, df) if test == "t" else 2 * stats.norm.sf(np.abs(beta / se))
+                res = _collect(R, bar, lambda size: _sample_size_block(J, m, beta_true, tau2, sigma2, size, rng))
+                beta, se = res["beta"], res["se"]
+                df = _between_within_df(J * m, J, [1, 2])
+                if test == "t":
+                    crit, pval = stats.t.ppf(1 - alpha / 2, df), _two_sided_p(beta, se, df)
+                else:
+                    crit, pval = np.full(2, z), 2 * stats.norm.sf(np.abs(beta / se))
                 for k, (name, level) in enumerate((("x", 1), ("w", 2))):
                     gamma = fixed[name]
-                    half = (crit[:, k] if test == "t" else z) * se[:, k]
-                    lo, hi = beta[:, k] - half, beta[:, k] + half
+                    lo, hi = beta[:, k] - crit[k] * se[:, k], beta[:, k] + crit[k] * se[:, k]
                     rows.append(_summary_row(J, m, name, level, gamma, beta[:, k], se[:, k],
                                              (lo <= gamma) & (gamma <= hi), pval[:, k] < alpha,
                                              np.zeros(R, bool), R))
-                t2, se_log, lr = (np.concatenate(acc[k]) for k in ("tau2", "se_log", "lr"))
-                singular = np.concatenate(acc["singular"])
+                t2, se_log, singular = res["tau2"], res["se_log"], res["singular"]
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                     lo, hi = t2 * np.exp(-z * se_log), t2 * np.exp(z * se_log)
                 cover = ~singular & (lo <= tau2) & (tau2 <= hi)
-                p_mix = np.where(lr > 0, 0.5 * stats.chi2.sf(lr, 1), 1.0)
-                rows.append(_summary_row(J, m, "tau2", "variance", tau2, t2, t2 * se_log, cover, p_mix < alpha,
-                                         singular, R))
+                rows.append(_summary_row(J, m, "tau2", "variance", tau2, t2, t2 * se_log, cover,
+                                         _mixture_p(res["lr"]) < alpha, singular, R))
     return pd.DataFrame(rows)
 
 
+def _sample_size_block(J, m, beta_true, tau2, sigma2, size, rng):
+    """REML estimates and SEs of γ10, γ01 (x, w), τ̂00 with its log-scale SE, and the LR, for ``size`` data sets."""
+    Y, X, codes = _simulate_designs(J, m, (1, 2), beta_true, tau2, sigma2, size, rng)
+    fits = _fit_designs(Y, X, codes)
+    return {"beta": fits.beta[:, 1:], "se": fits.se[:, 1:], "tau2": fits.G[:, 0, 0], "singular": fits.singular,
+            "se_log": engine._log_variance_se_designs(Y, X, _intercept(Y), codes, fits)[:, 0],
+            "lr": _lr_random_intercept(fits, Y, X, True)}
+
+
 def _summary_row(J, m, name, level, truth, est, se, cover, reject, singular, R):
+    """One row of sample_size_study; ``mean_se`` averages the SEs of the non-singular fits."""
     return {
-        "n_groups": J, "group_size": m, "parameter": name, "level": level, "truth": truth,
-        "mean": est.mean(), "bias": est.mean() - truth,
-        "relative_bias": (est.mean() - truth) / truth if truth != 0 else np.nan,
-        "sd": est.std(ddof=1), "mean_se": np.nanmean(np.where(singular, np.nan, se)) if (~singular).any() else np.nan,
+        "n_groups": J, "group_size": m, "parameter": name, "level": level, **_estimate_summary(est, truth),
+        "mean_se": np.nanmean(np.where(singular, np.nan, se)) if (~singular).any() else np.nan,
         "coverage": cover.mean(), "power": reject.mean(), "share_singular": singular.mean(), "n_reps": R,
     }

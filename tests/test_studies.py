@@ -29,11 +29,19 @@ def _spy_on_designs(monkeypatch):
     return seen
 
 
-def _level2_values(column, J, m):
-    """(R, J) values of a level-2 predictor, after checking it is constant within each group."""
-    w = column.reshape(-1, J, m)
-    assert np.all(w == w[:, :, :1])
-    return w[:, :, 0]
+def _assert_new_design_every_replicate(X, J, m, *, level1=(), level2=()):
+    """X (R, n, p): an intercept, then predictors (columns by level) that differ in every replicate.
+
+    A level-2 column must also be constant within each of the J groups of m units.
+    """
+    R = X.shape[0]
+    assert X.shape[1] == J * m and np.all(X[:, :, 0] == 1)
+    for c in level2:
+        w = X[:, :, c].reshape(R, J, m)
+        assert np.all(w == w[:, :, :1])  # one value per group: a level-2 predictor
+        assert len(np.unique(w[:, :, 0].round(12), axis=0)) == R  # new groups in every replicate
+    for c in level1:
+        assert len(np.unique(X[:, :, c].round(12), axis=0)) == R
 
 
 # ----------------------------------------------------------------------------- OLS vs MLM
@@ -98,10 +106,7 @@ def test_ols_vs_mlm_draws_new_schools_for_every_replicate(monkeypatch):
     ols_vs_mlm([0.2], [m], n_groups=J, n_reps=R, rng=5, progress=False)
     X = np.concatenate([X for X, _ in seen])
     assert X.shape == (R, J * m, 3)
-    assert np.all(X[:, :, 0] == 1)
-    w = _level2_values(X[:, :, 1], J, m)
-    assert len(np.unique(w.round(12), axis=0)) == R  # a different w in every replicate
-    assert len(np.unique(X[:, :, 2].round(12), axis=0)) == R  # and a different x
+    _assert_new_design_every_replicate(X, J, m, level2=[1], level1=[2])  # columns Intercept, w, x
     assert all(reml for _, reml in seen)  # the multilevel fits use REML
 
 
@@ -155,8 +160,8 @@ def test_ml_vs_reml_draws_a_new_x_for_every_replicate(monkeypatch):
     assert [reml for _, reml in seen] == [False, True]  # ML and REML fits of the same data sets
     X_ml, X_reml = seen[0][0], seen[1][0]
     np.testing.assert_array_equal(X_ml, X_reml)
-    assert X_ml.shape == (R, J * m, 2) and np.all(X_ml[:, :, 0] == 1)
-    assert len(np.unique(X_ml[:, :, 1].round(12), axis=0)) == R
+    assert X_ml.shape == (R, J * m, 2)
+    _assert_new_design_every_replicate(X_ml, J, m, level1=[1])
 
 
 # ----------------------------------------------------------------------------- LRT
@@ -238,10 +243,7 @@ def test_sample_size_draws_a_new_design_for_every_replicate(monkeypatch):
     assert seen, "sample_size_study must fit through engine._fit_many_designs"
     X = np.concatenate([X for X, _ in seen])
     assert X.shape == (R, J * m, 3)
-    assert np.all(X[:, :, 0] == 1)
-    w = _level2_values(X[:, :, 2], J, m)
-    assert len(np.unique(w.round(12), axis=0)) == R  # a different w in every replicate
-    assert len(np.unique(X[:, :, 1].round(12), axis=0)) == R  # and a different x
+    _assert_new_design_every_replicate(X, J, m, level1=[1], level2=[2])  # columns Intercept, x, w
 
 
 def test_sample_size_level2_sd_matches_theory_over_random_designs():
@@ -322,3 +324,12 @@ def test_progress_bar_can_be_shown(capsys):
     tab = ml_vs_reml_bias([4], group_size=3, n_reps=10, rng=0, progress=True)
     assert len(tab) == 4
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("study", [ols_vs_mlm, ml_vs_reml_bias, lrt_null_distribution, sample_size_study])
+def test_shared_parameters_are_written_into_every_docstring(study):
+    doc = study.__doc__
+    assert "{" + "rng_progress}" not in doc
+    assert "    rng : None, int or numpy.random.Generator, default=None\n        Source of randomness.\n" in doc
+    assert "    progress : bool, default=True\n        Show a progress bar" in doc
+    assert doc.index("progress : bool") < doc.index("Returns\n    -------")
