@@ -46,9 +46,9 @@ class ModelMatrices:
     groups: dict
 
 
-def check_result(result, func: str, arg: str = "result"):
-    """Check that ``result`` looks like a fit from :func:`mlmlab.fit`."""
-    missing = [name for name in _NEEDED if not hasattr(result, name)]
+def check_result(result, func: str, arg: str = "result", *, needs=_NEEDED):
+    """Check that ``result`` looks like a fit from :func:`mlmlab.fit` (has every attribute in ``needs``)."""
+    missing = [name for name in needs if not hasattr(result, name)]
     if missing:
         raise argument_error(
             func, arg, "a fitted model from mlmlab.fit", result,

@@ -12,20 +12,12 @@ from scipy import stats
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
 from mlmlab._checks import argument_error, check_choice
+from mlmlab._model_matrices import check_result
 from mlmlab.formula import parse_formula
 
+_NEEDS_RESID = ("fitted", "resid", "formula")
+
 __all__ = ["qq_points", "plot_resid_fitted", "plot_resid_qq", "plot_ranef_qq"]
-
-
-def _check_fit(result, func: str, needs=("fitted", "resid", "formula")):
-    missing = [n for n in needs if not hasattr(result, n)]
-    if missing:
-        raise argument_error(
-            func, "result", "a fitted model from mlmlab.fit", result,
-            detail="it has no " + ", ".join(f".{m}" for m in missing),
-            fix="Fit the model first: result = mlmlab.fit('y ~ x + (1 | group)', data).", kind=TypeError,
-        )
-    return result
 
 
 def _outcome_labels(result, func: str, outcome, units):
@@ -143,7 +135,7 @@ def plot_resid_fitted(result, *, smooth=True, outcome=None, units=None, ax=None)
 
     Taught in lesson 10.
     """
-    _check_fit(result, "plot_resid_fitted")
+    check_result(result, "plot_resid_fitted", needs=_NEEDS_RESID)
     xlabel, ylabel = _outcome_labels(result, "plot_resid_fitted", outcome, units)
     fitted, resid = np.asarray(result.fitted, dtype=float), np.asarray(result.resid, dtype=float)
     if ax is None:
@@ -194,7 +186,7 @@ def plot_resid_qq(result, *, outcome=None, units=None, ax=None):
 
     Taught in lesson 10.
     """
-    _check_fit(result, "plot_resid_qq")
+    check_result(result, "plot_resid_qq", needs=_NEEDS_RESID)
     _, ylabel = _outcome_labels(result, "plot_resid_qq", outcome, units)
     return _qq_plot(result.resid, ylabel=ylabel, title="Level 1: normal QQ plot of residuals", ax=ax)
 
@@ -245,7 +237,7 @@ def plot_ranef_qq(result, *, term="(Intercept)", group=None, ylabel=None, ax=Non
 
     Taught in lesson 10.
     """
-    _check_fit(result, "plot_ranef_qq", needs=("ranef",))
+    check_result(result, "plot_ranef_qq", needs=("ranef",))
     table = result.ranef
     groups = list(pd.unique(table["grp"]))
     if group is None:
