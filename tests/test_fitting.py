@@ -1,6 +1,7 @@
 """mlmlab.fit: guarded optimisation, MixedResult's pieces, prediction, summary."""
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def sleep_rs(sleep):
 # ----------------------------------------------------------------------------- guarded optimisation
 
 def test_hsb_random_slope_reaches_the_optimum(hsb_rs):
-    """statsmodels' default fit stops at -23457.52 and lbfgs alone at -23359.40; lme4: -23357.12."""
+    """statsmodels' default fit stops near -23457.5 and lbfgs alone one or two units short; lme4: -23357.12."""
     assert isinstance(hsb_rs, MixedResult)
     assert abs(hsb_rs.llf - (-23357.117)) < 0.01
     assert hsb_rs.converged
@@ -58,7 +59,10 @@ def test_hsb_random_slope_reaches_the_optimum(hsb_rs):
 
 
 def test_a_falsely_converged_run_is_reported(hsb, monkeypatch):
-    """lbfgs alone reports convergence at -23359.40; powell→lbfgs finds -23357.12."""
+    """lbfgs alone reports convergence short of the optimum; powell→lbfgs finds -23357.12.
+
+    Where lbfgs stops depends on the CPU's BLAS kernels (-23359.40 on AVX-512 kernels, -23358.67 on generic
+    x86-64 ones), so the message is matched with any value more than a unit below the optimum."""
     monkeypatch.setattr(fitting, "OPTIMIZERS", (("lbfgs",), ("powell", "lbfgs")))
     monkeypatch.setattr(fitting, "_start_values", lambda *a, **k: None)
     with warnings.catch_warnings():
@@ -66,9 +70,11 @@ def test_a_falsely_converged_run_is_reported(hsb, monkeypatch):
         m = fit("MathAch ~ cses + (cses | School)", hsb)
     assert abs(m.llf - (-23357.117)) < 0.01
     assert m.optimizer.startswith("powell→lbfgs")
-    assert m.messages == ["lbfgs first stopped at log-likelihood -23359.40 although it reported convergence; "
-                          "polishing from there reached the best value, -23357.12. This is why mlmlab never trusts "
-                          "a single optimizer run."]
+    assert len(m.messages) == 1
+    found = re.fullmatch(r"lbfgs first stopped at log-likelihood (-\d+\.\d\d) although it reported convergence; "
+                         r"polishing from there reached the best value, -23357\.12\. This is why mlmlab never trusts "
+                         r"a single optimizer run\.", m.messages[0])
+    assert found and -23365 < float(found.group(1)) < -23357.117 - 1
 
 
 def test_disagreeing_optimizers_warn_and_the_best_is_kept(hsb, monkeypatch):
@@ -76,7 +82,8 @@ def test_disagreeing_optimizers_warn_and_the_best_is_kept(hsb, monkeypatch):
     monkeypatch.setattr(fitting, "_start_values", lambda *a, **k: None)
     monkeypatch.setattr(fitting, "_polish", lambda model, run, reml: run)
     with pytest.warns(UserWarning, match=r"Optimizers disagreed: powell→lbfgs reached log-likelihood -23357.12 but "
-                                         r"lbfgs stopped at -23359.40 and reported convergence. mlmlab kept the best"):
+                                         r"lbfgs stopped at -2335[89]\.\d\d and reported convergence. mlmlab kept "
+                                         r"the best"):
         m = fit("MathAch ~ cses + (cses | School)", hsb)
     assert abs(m.llf - (-23357.117)) < 0.01
     assert m.optimizer == "powell→lbfgs"
