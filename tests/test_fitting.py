@@ -82,7 +82,7 @@ def test_disagreeing_optimizers_warn_and_the_best_is_kept(hsb, monkeypatch):
     monkeypatch.setattr(fitting, "_start_values", lambda *a, **k: None)
     monkeypatch.setattr(fitting, "_polish", lambda model, run, reml: run)
     with pytest.warns(UserWarning, match=r"Optimizers disagreed: powell→lbfgs reached log-likelihood -23357.12 but "
-                                         r"lbfgs stopped at -2335[89]\.\d\d and reported convergence. mlmlab kept "
+                                         r"lbfgs stopped at -233[5-9]\d\.\d\d and reported convergence. mlmlab kept "
                                          r"the best"):
         m = fit("MathAch ~ cses + (cses | School)", hsb)
     assert abs(m.llf - (-23357.117)) < 0.01
