@@ -42,15 +42,25 @@ _CHUNK = 250  # replicates simulated and fitted per batch (one progress-bar step
 
 # ----------------------------------------------------------------------------- helpers
 _RNG_PROGRESS = """rng : None, int or numpy.random.Generator, default=None
-        Source of randomness.
-    progress : bool, default=True
-        Show a progress bar (only if the study takes more than a second)."""
+    Source of randomness.
+progress : bool, default=True
+    Show a progress bar (only if the study takes more than a second)."""
 
 
 def _shared_params(study):
-    """Write the parameters every study shares (``rng``, ``progress``) into its docstring."""
-    if study.__doc__:
-        study.__doc__ = study.__doc__.replace("{rng_progress}", _RNG_PROGRESS)
+    """Write the parameters every study shares (``rng``, ``progress``) into its docstring.
+
+    The text takes the indentation of the ``{rng_progress}`` line, so it lines up both where the docstring
+    keeps its indentation (Python ≤ 3.12) and where the compiler strips it (Python ≥ 3.13).
+    """
+    doc = study.__doc__
+    if doc:
+        for line in doc.splitlines():
+            if line.strip() == "{rng_progress}":
+                indent = line[: len(line) - len(line.lstrip())]
+                block = "\n".join(indent + text if text else text for text in _RNG_PROGRESS.splitlines())
+                doc = doc.replace(line, block)
+        study.__doc__ = doc
     return study
 
 

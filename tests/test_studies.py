@@ -1,5 +1,7 @@
 """mlmlab.studies: reproducible, well-formed, and right where the answer is known."""
 
+import inspect
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -328,8 +330,13 @@ def test_progress_bar_can_be_shown(capsys):
 
 @pytest.mark.parametrize("study", [ols_vs_mlm, ml_vs_reml_bias, lrt_null_distribution, sample_size_study])
 def test_shared_parameters_are_written_into_every_docstring(study):
-    doc = study.__doc__
+    # Python 3.13 strips docstring indentation at compile time; cleandoc gives one form on every version.
+    doc = inspect.cleandoc(study.__doc__)
     assert "{" + "rng_progress}" not in doc
-    assert "    rng : None, int or numpy.random.Generator, default=None\n        Source of randomness.\n" in doc
-    assert "    progress : bool, default=True\n        Show a progress bar" in doc
-    assert doc.index("progress : bool") < doc.index("Returns\n    -------")
+    assert "\nrng : None, int or numpy.random.Generator, default=None\n    Source of randomness.\n" in doc
+    assert "\nprogress : bool, default=True\n    Show a progress bar" in doc
+    assert doc.index("progress : bool") < doc.index("Returns\n-------")
+    # the inserted lines are indented like the parameters around them
+    params = doc[doc.index("Parameters\n----------"):doc.index("Returns\n-------")]
+    assert all(not line.startswith(" ") or line.startswith("    ") and not line.startswith("     ")
+               for line in params.splitlines() if line.strip())
