@@ -2,6 +2,7 @@
 #
 #   make lab        JupyterLab on notebooks/00_start_here.ipynb
 #   make test       one pytest run: tests/, doctests of mlmlab/, strict nbval over notebooks/
+#   make check      the fast inner loop: unit tests and doctests only (no notebooks, browser, site, grading)
 #   make nav        refresh navigation cells and contents tables (notebooks + README)
 #   make notebooks  re-execute the lessons in place, deterministically (then commit them)
 #   make site       static course site in _build/site
@@ -22,7 +23,7 @@ SITE_DIR ?= _build/site
 # tests/conftest.py and run_notebook.py: Agg for the tests themselves, the inline backend for kernels).
 export PYTHONHASHSEED := 0
 
-.PHONY: lab test venv nav notebooks site exercises grade bench clean
+.PHONY: lab test check venv nav notebooks site exercises grade bench clean
 
 $(STAMP): constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +39,12 @@ lab: $(STAMP)
 # (make's own variables are dropped so tests that call `make -n ...` see a top-level make)
 test: $(STAMP)
 	env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS $(PY) -m pytest $(if $(filter-out 0,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) $(PYTEST_ARGS)
+
+# Unit tests and doctests of mlmlab/: no lesson notebooks, browser, site build or grading runs.
+CHECK_IGNORE := --ignore=tests/test_browser.py --ignore=tests/test_site.py --ignore=tests/test_run_notebook.py \
+	--ignore=tests/test_exercises.py --ignore-glob='tests/test_grading*.py' --ignore=tests/test_bench.py
+check: $(STAMP)
+	env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS $(PY) -m pytest $(if $(filter-out 0,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) -m "not slow" tests mlmlab $(CHECK_IGNORE) $(PYTEST_ARGS)
 
 nav: $(STAMP)
 	$(PY) tools/make_nav.py
