@@ -4,8 +4,9 @@
 statsmodels ``MixedLM`` (random-effects formula, variance components), and estimates it with
 **several** optimizers, keeping the best log-likelihood. statsmodels used the obvious way can stop
 at a wrong answer without a warning (on the High School and Beyond random-slope model,
-``.fit(method="lbfgs")`` reports a converged log-likelihood of −23359.40; the optimum is
-−23357.12), so mlmlab never trusts a single run.
+``.fit(method="lbfgs")`` reports convergence one to three log-likelihood units below the optimum,
+−23357.12, with no warning; where exactly it stops depends on the CPU's numerical kernels), so mlmlab
+never trusts a single run.
 
 How the formula maps onto statsmodels ``MixedLM`` (the ``.statsmodels`` attribute of the result
 holds the fitted statsmodels object, so everything can be redone in plain statsmodels):
