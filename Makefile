@@ -23,7 +23,7 @@ SITE_DIR ?= _build/site
 # tests/conftest.py and run_notebook.py: Agg for the tests themselves, the inline backend for kernels).
 export PYTHONHASHSEED := 0
 
-.PHONY: lab test check venv nav notebooks site exercises grade bench clean
+.PHONY: lab trust test check venv nav notebooks site exercises grade bench clean
 
 $(STAMP): constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,12 @@ $(STAMP): constraints.txt pyproject.toml
 
 venv: $(STAMP)
 
-lab: $(STAMP)
+# The lessons are signed as trusted for this user, so JupyterLab shows the widget views saved in them before
+# they are run (for an untrusted notebook it shows only each widget's plain-text fallback, `VBox(...)`).
+trust: $(STAMP)
+	$(VENV)/bin/jupyter trust $(LESSONS) >/dev/null
+
+lab: $(STAMP) trust
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
 
 # (make's own variables are dropped so tests that call `make -n ...` see a top-level make)
