@@ -21,10 +21,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlmlab import _assign, grading
+from mlmlab_grading import assign as _assign
+from mlmlab_grading import core as grading
 
 REPO = Path(__file__).resolve().parents[1]
-MASTERS = _assign.list_masters()
+MASTERS_DIR = REPO / "solutions"
+EXERCISES_DIR = REPO / "exercises"
+MASTERS = _assign.list_masters(MASTERS_DIR)
 STEMS = [m.stem for m in MASTERS]
 
 
@@ -55,12 +58,12 @@ def test_the_first_assignments_exist():
 
 
 def test_exercises_are_what_the_masters_generate():
-    assert _tool().check(_assign.MASTERS_DIR, _assign.EXERCISES_DIR) == []
+    assert _tool().check(MASTERS_DIR, EXERCISES_DIR) == []
 
 
 @pytest.mark.parametrize("stem", STEMS)
 def test_generation_is_deterministic(stem, builds):
-    again = _assign.build(_assign.MASTERS_DIR / f"{stem}.ipynb")
+    again = _assign.build(MASTERS_DIR / f"{stem}.ipynb")
     assert _assign.student_bytes(again) == _assign.student_bytes(builds[stem])
     assert again.tests == builds[stem].tests
 
@@ -169,7 +172,8 @@ def test_solution_scores_full_marks_and_blank_scores_less(stem, builds, tmp_path
     submitted.mkdir()
     nbformat.write(b.autograder, submitted / "solved.ipynb")
     shutil.copy(REPO / "exercises" / f"{stem}.ipynb", submitted / "unedited.ipynb")
-    book = grading.grade(stem, submitted, tmp_path / "out", cell_timeout=120, time_limit=300)
+    book = grading.grade(stem, submitted, tmp_path / "out", masters=MASTERS_DIR, cell_timeout=120,
+                         time_limit=300)
     rows = book.set_index("student")
     solved, blank = rows.loc["solved"], rows.loc["unedited"]
     assert solved["status"] == "ok" and blank["status"] == "ok"

@@ -3,31 +3,46 @@
 The fixture assignment ``tests/fixtures/masters/90_fixture.ipynb`` is tiny (three questions on the
 Dyestuff data, public and hidden tests). ``tests/fixtures/submissions/`` holds one notebook per way a
 submission can go right or wrong; each row of the gradebook below is what that notebook has earned.
+All of them are graded in one run, so a row that is right also shows that no other submission in
+the batch could change it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
+import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 
-from mlmlab import _assign, _plain, grading
-from mlmlab._grading_runner import run as run_tests
+from mlmlab_grading import assign as _assign
+from mlmlab_grading import core as grading
+from mlmlab_grading import plain as _plain
+from mlmlab_grading import sandbox as _sandbox
+from mlmlab_grading.runner import run as _run_tests
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 SUBMISSIONS = FIXTURES / "submissions"
 MASTERS = FIXTURES / "masters"
 LIMITS = ["--cell-timeout", "10", "--time-limit", "120", "--max-output", "1000000", "--workers", "2"]
+PLAIN_SOURCE = (REPO / "mlmlab_grading" / "plain.py").read_text()
+needs_sandbox = pytest.mark.skipif(isinstance(_sandbox.probe(), str),
+                                   reason=f"no sandbox here: {_sandbox.probe()}")
+
+
+def run_tests(tests, answers):
+    return _run_tests(tests, answers, PLAIN_SOURCE)
 
 # student: (score, status, q1, q2, q3); max score 5 (q1: 2, q2: 1, q3: 2 points).
 EXPECTED = {
@@ -51,17 +66,33 @@ EXPECTED = {
     # patches numpy.isclose/allclose, otter's check and test runner, mlmlab, plants test files,
     # answers with objects equal to everything: all of that stays in its kernel. Nothing earned.
     "tampering": (0, "ok", 0, 0, 0),
+    # problem 1: q2_choice = {frozenset({"b"})} cannot be rebuilt naively (a set of sets); it used to
+    # crash the one test process of the batch and give everyone 0. Now only q2 is lost.
+    "unhashable_set": (4, "ok", 2, 0, 2),
+    # problem 1: replaces json.dumps in its kernel with one returning a forged export (which used to
+    # crash the batch's one test process). That breaks its own kernel's messaging too, so only its
+    # own row suffers: nothing was answered before, and the later cells cannot run.
+    "patched_json": (0, "error", 0, 0, 0),
+    # problem 7: a numpy bytes array in q2_choice used to make every later export fail (q1 and q3
+    # then scored 0, "not defined"); now it is exported as data and only q2 is wrong.
+    "bytes_answer": (4, "ok", 2, 0, 2),
+    # problem 8: a notebook of assignment 01 is not graded as this one
+    "other_assignment": (0, "wrong_assignment", 0, 0, 0),
+    # problem 8: shouty.IPYNB is graded; so is a folder holding one notebook (nbgrader's layout)
+    "shouty": (5, "ok", 2, 1, 2),
+    "nested_student": (3.5, "ok", 2, 0.5, 1),
 }
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _grade(submissions: Path, out: Path, scratch: Path) -> subprocess.CompletedProcess:
+def _grade(submissions: Path, out: Path, scratch: Path, *extra, masters=MASTERS) -> subprocess.CompletedProcess:
     """Run the grading command with its scratch folders under ``scratch`` (TMPDIR)."""
-    cmd = [sys.executable, "-m", "mlmlab.grading", "--assignment", "90", "--masters", str(MASTERS),
-           "--submissions", str(submissions), "--out", str(out), *LIMITS]
+    cmd = [sys.executable, "-m", "mlmlab_grading", "--assignment", "90", "--masters", str(masters),
+           "--submissions", str(submissions), "--out", str(out), *LIMITS, *extra]
     scratch.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "TMPDIR": str(scratch)}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=str(REPO), env=env)
@@ -89,9 +120,10 @@ def graded(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("scratch")
     before = _digest(SUBMISSIONS)
     done = _grade(SUBMISSIONS, out, scratch)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return {"out": out, "stdout": done.stdout, "before": before, "after": _digest(SUBMISSIONS),
-            "scratch": scratch}
+    # not_a_notebook and other_assignment could not be graded: the command says so and exits 1
+    assert done.returncode == 1, done.stderr[-3000:]
+    return {"out": out, "stdout": done.stdout, "stderr": done.stderr, "before": before,
+            "after": _digest(SUBMISSIONS), "scratch": scratch}
 
 
 @pytest.mark.slow
@@ -104,6 +136,19 @@ def test_fixture_gradebook_rows(graded):
     got = {r.student: (r.score, r.status, r.q1, r.q2, r.q3) for r in book.itertuples()}
     assert got == EXPECTED
     assert f"{len(EXPECTED)} submission(s)" in graded["stdout"]
+
+
+@pytest.mark.slow
+def test_the_run_reports_what_it_skipped_ignored_and_could_not_grade(graded):
+    out, err = graded["stdout"], graded["stderr"]
+    assert out.startswith("Sandbox: bubblewrap")
+    assert "SKIPPED saved_as_text.ipynb.txt: a notebook saved as .txt" in out
+    assert "ignored (editor backup or hidden file): .~lock.partial.ipynb#" in out
+    assert "shouty: extension .IPYNB graded as .ipynb" in out
+    assert "NOT GRADED not_a_notebook: invalid" in err
+    assert "NOT GRADED other_assignment: wrong_assignment" in err
+    assert "2 submission(s) could not be graded" in err
+    assert "Traceback" not in out + err
 
 
 @pytest.mark.slow
@@ -131,6 +176,9 @@ def test_feedback_explains_what_happened(graded):
     assert "printed more than 1000000 bytes and was stopped" in fb["huge_print"]
     assert "raised MemoryError" in fb["memory_hog"]
     assert "q2_choice still holds ... (not answered yet)" in fb["blank"]
+    assert "This notebook is assignment 01_why_multilevel, not 90_fixture" in fb["other_assignment"]
+    assert "not defined" not in fb["bytes_answer"]
+    assert "stopped answering Jupyter properly after code cell 3" in fb["patched_json"]
     # hidden tests report their failure message (with the tolerance), never their source or the answer
     assert "mean_yield is not the mean Yield (tolerance 0.01)." in fb["tampering"]
     for text in fb.values():
@@ -141,7 +189,7 @@ def test_feedback_explains_what_happened(graded):
 def test_grading_twice_gives_the_same_gradebook(graded, tmp_path):
     subset = tmp_path / "subset"
     subset.mkdir()
-    for name in ["correct", "partial", "blank", "not_a_notebook"]:
+    for name in ["correct", "partial", "blank", "tampering"]:
         shutil.copy(SUBMISSIONS / f"{name}.ipynb", subset)
     out = tmp_path / "again"
     done = _grade(subset, out, tmp_path / "scratch")
@@ -154,12 +202,232 @@ def test_grading_twice_gives_the_same_gradebook(graded, tmp_path):
             (graded["out"] / "feedback" / f"{name}.txt").read_text()
 
 
+@pytest.mark.slow
+def test_regrade_merges_by_student_and_keeps_a_backup(graded, tmp_path):
+    """Problems 3 and 4: a regrade into an existing OUT replaces only the regraded rows; a Latin-1
+    file name from an LMS zip is graded, not a crash after all the work."""
+    out = tmp_path / "out"
+    shutil.copytree(graded["out"], out)
+    before = (out / "gradebook.csv").read_bytes()
+    (out / "feedback" / "blank.old").write_text("stale")
+    (out / "feedback" / "correct.old").write_text("not regraded: stays")
+    again = tmp_path / "again"
+    again.mkdir()
+    shutil.copy(SUBMISSIONS / "correct.ipynb", again / "blank.ipynb")  # blank resubmits, now correct
+    shutil.copy(SUBMISSIONS / "partial.ipynb", os.path.join(os.fsencode(again), b"l\xe9a.ipynb"))
+    done = _grade(again, out, tmp_path / "scratch")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    book = pd.read_csv(out / "gradebook.csv", keep_default_na=False).set_index("student")
+    assert set(book.index) == set(EXPECTED) | {"léa"}
+    assert book.loc["blank", "score"] == 5 and book.loc["léa", "score"] == 3.5
+    old = pd.read_csv(graded["out"] / "gradebook.csv", keep_default_na=False).set_index("student")
+    pd.testing.assert_frame_equal(book.drop(index=["blank", "léa"]), old.drop(index=["blank"]))
+    assert (out / "backups" / "gradebook-001.csv").read_bytes() == before
+    assert "backups/gradebook-001.csv" in done.stdout and "is not UTF-8" in done.stdout
+    fb = out / "feedback"
+    assert "Score: 5 / 5" in (fb / "blank.txt").read_text()
+    assert "Score: 3.5 / 5" in (fb / "léa.txt").read_text(encoding="utf-8")
+    assert not (fb / "blank.old").exists() and (fb / "correct.old").read_text() == "not regraded: stays"
+
+
+@pytest.mark.slow
+@needs_sandbox
+def test_sandbox_keeps_a_submission_to_itself(tmp_path):
+    """Problems 2 and 9: a submission cannot read the masters, another submission or OUT, write
+    outside its own folder, reach the grading package, or open a network connection; the
+    submission next to it is graded as usual."""
+    subs, out, outside = tmp_path / "subs", tmp_path / "out", tmp_path / "outside"
+    subs.mkdir()
+    outside.mkdir()
+    out.mkdir()
+    (out / "private.txt").write_text("instructor notes")
+    shutil.copy(SUBMISSIONS / "correct.ipynb", subs / "neighbour.ipynb")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    accepted = []
+
+    def accept():
+        try:
+            accepted.append(listener.accept())
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    master = MASTERS / "90_fixture.ipynb"
+    attempts = {
+        "master": f"mean_yield = open({str(master)!r}).read()",
+        "repo_master": f"open({str(REPO / 'solutions' / '03_icc.ipynb')!r}).read()",
+        "neighbour": f"q2_choice = open({str(subs / 'neighbour.ipynb')!r}).read()",
+        "out": f"open({str(out / 'private.txt')!r}).read()",
+        "write": f"open({str(outside / 'planted.txt')!r}, 'w').write('x')",
+        "write_repo": f"open({str(REPO / 'planted_by_student.txt')!r}, 'w').write('x')",
+        "package": "import mlmlab_grading",
+        "library": "import mlmlab._assign",
+        "socket": f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3)",
+        "internet": "import socket; socket.create_connection(('1.1.1.1', 53), timeout=3)",
+    }
+    nb = nbformat.read(SUBMISSIONS / "blank.ipynb", as_version=4)
+    for i, (key, code) in enumerate(attempts.items()):
+        nb.cells.insert(3 + i, nbformat.v4.new_code_cell(f"# attempt: {key}\n{code}"))
+    nbformat.write(nb, subs / "intruder.ipynb")
+    try:
+        done = _grade(subs, out, tmp_path / "scratch")
+    finally:
+        thread.join()
+        listener.close()
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert accepted == [], "the submission reached a socket on the grader's machine"
+    assert not (outside / "planted.txt").exists() and not (REPO / "planted_by_student.txt").exists()
+    book = pd.read_csv(out / "gradebook.csv").set_index("student")
+    assert book.loc["neighbour", "score"] == 5 and book.loc["neighbour", "status"] == "ok"
+    assert book.loc["intruder", "score"] == 0
+    feedback = (out / "feedback" / "intruder.txt").read_text()
+    raised = [ln for ln in feedback.splitlines() if "(# attempt:" in ln and " raised " in ln]
+    assert len(raised) == len(attempts), feedback
+
+
+@pytest.mark.slow
+def test_a_wrong_master_stops_grading_with_the_failing_test(tmp_path):
+    """Problem 6: a typo in a hidden value would mis-grade everyone; the master is graded first."""
+    masters = tmp_path / "masters"
+    masters.mkdir()
+    text = (MASTERS / "90_fixture.ipynb").read_text()
+    assert "1527.5" in text
+    (masters / "90_fixture.ipynb").write_text(text.replace("1527.5", "1572.5"))
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(SUBMISSIONS / "correct.ipynb", subs)
+    done = _grade(subs, tmp_path / "out", tmp_path / "scratch", masters=masters)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "earns 3 / 5" in lines[0] and "q1 test_q1_value (hidden) failed" in lines[0]
+    assert "nothing was graded" in lines[0]
+    assert not (tmp_path / "out" / "gradebook.csv").exists()
+
+
 def test_make_grade_is_a_thin_wrapper():
-    done = subprocess.run(["make", "-n", "grade", "ASSIGNMENT=03", "SUBMISSIONS=in", "OUT=out"],
-                          capture_output=True, text=True, cwd=str(REPO))
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    done = subprocess.run(["make", "-n", "grade", "ASSIGNMENT=03", "SUBMISSIONS=my subs", "OUT=out dir"],
+                          capture_output=True, text=True, cwd=str(REPO), env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1].endswith(
-        "-m mlmlab.grading --assignment 03 --submissions in --out out")
+    words = shlex.split(done.stdout.strip().splitlines()[-1])
+    assert words[1:] == ["-m", "mlmlab_grading", "--assignment", "03", "--submissions", "my subs",
+                         "--out", "out dir"]
+
+
+def test_import_mlmlab_carries_no_grading_machinery():
+    """Problems 2 and 4: the statistics library has no assignment code a student's kernel could
+    use to load the masters, and importing it loads neither the grader nor otter."""
+    code = ("import importlib.util, sys, mlmlab\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('mlmlab_grading', 'otter'))))\n"
+            "print([n for n in ('mlmlab._assign', 'mlmlab.grading', 'mlmlab._grading_worker', "
+            "'mlmlab._grading_runner') if importlib.util.find_spec(n) is not None])\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(tmp_cwd()))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[]", "[]"]
+
+
+def tmp_cwd() -> Path:
+    import tempfile
+
+    return Path(tempfile.gettempdir())
+
+
+def test_masters_are_an_argument_not_a_path_inside_the_package(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"there is no solutions/ folder in .*\. Run from the course's root folder, "
+                                         r"or pass --masters DIR"):
+        _assign.default_masters_dir()
+    assert not hasattr(_assign, "MASTERS_DIR")
+
+
+def _cli(*args, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mlmlab_grading", *args], capture_output=True, text=True,
+                          cwd=str(REPO), env=env, timeout=300)
+
+
+def test_bad_options_give_one_line_and_no_traceback(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(SUBMISSIONS / "correct.ipynb", subs)
+    base = ["--masters", str(MASTERS), "--submissions", str(subs)]
+    cases = {
+        "must be the number or name of a master notebook. Got '7'; masters are: 90_fixture":
+            ["--assignment", "7", *base, "--out", str(tmp_path / "o")],
+        "argument --workers: '0' must be positive": ["--assignment", "90", *base, "--out", str(tmp_path / "o"),
+                                                     "--workers", "0"],
+        "overlaps --submissions": ["--assignment", "90", *base, "--out", str(subs / "graded")],
+        "the following arguments are required: --out": ["--assignment", "90", *base],
+    }
+    for expected, args in cases.items():
+        done = _cli(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and expected in lines[0] and "Traceback" not in done.stderr, done.stderr
+    assert not (subs / "graded").exists() and not (tmp_path / "o" / "gradebook.csv").exists()
+
+
+def test_no_sandbox_means_no_grading_unless_asked(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(SUBMISSIONS / "correct.ipynb", subs)
+    env = {**os.environ, "PATH": str(tmp_path)}  # no bwrap on PATH
+    done = _cli("--assignment", "90", "--masters", str(MASTERS), "--submissions", str(subs),
+                "--out", str(tmp_path / "out"), env=env)
+    assert done.returncode == 2
+    assert "No sandbox: bubblewrap (bwrap) is not installed" in done.stderr and "--no-sandbox" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out" / "gradebook.csv").exists()
+
+
+def test_output_folder_is_checked_before_grading(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(SUBMISSIONS / "correct.ipynb", subs)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(grading.GradingError, match=r"--out .*afile is a file, not a folder"):
+        grading.grade("90", subs, tmp_path / "afile", masters=MASTERS)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "gradebook.csv").write_text("student,assignment,score,max_score,status\nada,03_icc,1,2,ok\n")
+    with pytest.raises(grading.GradingError, match=r"holds grades of 03_icc, not 90_fixture; choose another --out"):
+        grading.grade("90", subs, other, masters=MASTERS)
+
+
+def test_zero_submissions_is_an_error_that_lists_what_was_skipped(tmp_path):
+    (tmp_path / "notes.ipynb.txt").write_text("{}")
+    (tmp_path / ".~lock.a.ipynb#").write_text("lock")
+    with pytest.raises(grading.GradingError, match=r"No submissions to grade in .*: notes\.ipynb\.txt "
+                                                   r"\(a notebook saved as \.txt"):
+        grading.grade("90", tmp_path, tmp_path.parent / "out-zero", masters=MASTERS)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(grading.GradingError, match=r"the folder is empty"):
+        grading.grade("90", empty, tmp_path.parent / "out-zero2", masters=MASTERS)
+
+
+def test_collect_names_students_and_lists_the_rest(tmp_path):
+    for name in ["ada.ipynb", "BO.IPYNB", "notes.ipynb.txt", ".~lock.ada.ipynb#", "ada.ipynb~", ".hidden.ipynb"]:
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "cy" / "03_icc").mkdir(parents=True)
+    (tmp_path / "cy" / "03_icc" / "03_icc.ipynb").write_text("{}")
+    (tmp_path / "cy" / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "cy" / ".ipynb_checkpoints" / "03_icc-checkpoint.ipynb").write_text("{}")
+    (tmp_path / "two" / "a.ipynb").parent.mkdir()
+    (tmp_path / "two" / "a.ipynb").write_text("{}")
+    (tmp_path / "two" / "b.ipynb").write_text("{}")
+    (tmp_path / os.fsdecode(b"l\xe9a.ipynb")).write_text("{}")
+    subs, skipped, ignored = grading.collect(tmp_path)
+    assert sorted(s.student for s in subs) == ["BO", "ada", "cy", "léa"]
+    assert dict(skipped) == {"notes.ipynb.txt": "a notebook saved as .txt: rename it to .ipynb to grade it",
+                             "two/": "a folder with 2 notebooks (a student's folder must hold exactly one)"}
+    assert sorted(ignored) == [".hidden.ipynb", ".~lock.ada.ipynb#", "ada.ipynb~"]
 
 
 # ---- the pieces, without kernels -------------------------------------------------------------
@@ -179,6 +447,26 @@ def test_plain_round_trip_keeps_data():
     pd.testing.assert_series_equal(back["ser"], frame["a"])
     pd.testing.assert_frame_equal(back["df"], frame)
     assert back["dots"] is Ellipsis
+
+
+def test_plain_one_bad_answer_never_costs_the_others():
+    """Problems 1 and 7, without kernels: bytes arrays and sets of sets are exported and rebuilt;
+    an export that cannot be rebuilt loses that answer only."""
+    ns = {"b": np.array([b"b", b"\xff"]), "s": {frozenset({"b"})}, "x": 1.5}
+    back = _plain.loads(_plain.dumps(ns, ["b", "s", "x"]))
+    assert list(back["b"]) == [b"b", b"\xff"] and back["s"] == {frozenset({"b"})} and back["x"] == 1.5
+    forged = '{"x": 2.0, "s": {"__set__": [{"__set__": [[1]]}]}, "d": {"__dataframe__": 1}}'
+    back = _plain.loads(forged)
+    assert back["x"] == 2.0 and isinstance(back["d"], _plain.NotPlain)
+    assert _plain.loads("not json") == {} and _plain.loads("[1]") == {}
+
+
+def test_runner_survives_an_unrebuildable_answer():
+    b = _assign.build(MASTERS / "90_fixture.ipynb")
+    answers = '{"mean_yield": 1527.5, "q2_choice": {"__dict__": [[{"__dataframe__": 1}, 1]]}, "batch_means": 3}'
+    res = run_tests(b.tests, answers)
+    assert res["q1"]["score"] == 2.0 and res["q2"]["score"] == 0.0
+    assert any("could not be rebuilt" in n for n in res["q2"]["notes"])
 
 
 def test_plain_export_strips_clever_objects():
@@ -241,7 +529,8 @@ def test_tests_may_only_read_named_answers():
 
 
 def test_grade_rejects_bad_arguments(tmp_path):
-    with pytest.raises(ValueError, match=r"The 'submissions' argument of grade must be a folder of \.ipynb files"):
+    with pytest.raises(grading.GradingError,
+                       match=r"The 'submissions' argument of grade must be a folder of \.ipynb files"):
         grading.grade("90", tmp_path / "nope", tmp_path / "out", masters=MASTERS)
     with pytest.raises(ValueError, match=r"The 'workers' argument of grade"):
         grading.grade("90", tmp_path, tmp_path / "out", masters=MASTERS, workers=0)
@@ -259,8 +548,3 @@ def test_what_counts_as_a_notebook():
         assert grading._read_notebook(raw) is None, raw
 
 
-def test_empty_folder_gives_an_empty_gradebook(tmp_path):
-    book = grading.grade("90", tmp_path, tmp_path / "out", masters=MASTERS)
-    assert book.empty
-    assert (tmp_path / "out" / "gradebook.csv").read_text().strip() == \
-        "student,assignment,score,max_score,status,q1,q2,q3"

@@ -26,7 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mlmlab import _assign  # noqa: E402
+from mlmlab_grading import assign as _assign  # noqa: E402
+
+MASTERS_DIR = ROOT / "solutions"
+EXERCISES_DIR = ROOT / "exercises"
 
 _EXERCISE_RE = re.compile(r"^\d{2}_[a-z0-9_]+\.ipynb$")
 # What an autograder bundle installs on top of otter's own requirements.
@@ -96,8 +99,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--check", action="store_true", help="report drift, write nothing")
     p.add_argument("--bundle", metavar="DIR", help="also write otter's autograder output to DIR")
-    p.add_argument("--masters", default=str(_assign.MASTERS_DIR), help="folder of masters")
-    p.add_argument("--exercises", default=str(_assign.EXERCISES_DIR), help="folder of student notebooks")
+    p.add_argument("--masters", default=str(MASTERS_DIR), help="folder of masters")
+    p.add_argument("--exercises", default=str(EXERCISES_DIR), help="folder of student notebooks")
     args = p.parse_args(argv)
     masters, exercises = Path(args.masters), Path(args.exercises)
     if args.check:

@@ -1,16 +1,21 @@
-"""Execute one submission in a fresh kernel and export its answers as plain data (private).
+"""Execute one submission in a fresh kernel and export its answers as plain data.
 
-Run by :mod:`mlmlab.grading` as ``python -m mlmlab._grading_worker`` with a JSON
+Run by :mod:`mlmlab_grading` as ``python -I worker.py`` (a copy of this file in the
+submission's own scratch folder, inside the sandbox when there is one) with a JSON
 request on stdin, in its own process session, one process per submission::
 
     {"notebook": "<copy of the submission>", "workdir": "<kernel cwd>",
-     "progress": "<json file to write>", "names": ["rho", ...],
-     "time_limit": 600, "cell_timeout": 120, "max_output": 10000000, "memory_limit": 4096}
+     "progress": "<json file to write>", "names": ["rho", ...], "plain_source": "<plain.py>",
+     "env": {"HOME": ...}, "time_limit": 600, "cell_timeout": 120, "max_output": 10000000,
+     "memory_limit": 4096}
+
+This file imports only the standard library and jupyter_client, never the grading
+package (which is not reachable from inside the sandbox).
 
 Every code cell runs in order in a new IPython kernel whose working directory is
 ``workdir`` (a scratch copy; the submission itself is never touched). After
 each cell, a small export request (not stored in the kernel's history) turns the
-variables in ``names`` into plain JSON (:mod:`mlmlab._plain`), so answers given
+variables in ``names`` into plain JSON (:mod:`mlmlab_grading.plain`), so answers given
 before a crash, a kernel exit or an endless loop still count. The progress file
 is rewritten after every cell; the grader reads it even if this process is killed.
 
@@ -27,7 +32,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 from queue import Empty
 
 EXPORT_MARK = "<<mlmlab-grader-export>>"
@@ -39,11 +43,21 @@ PRELOAD_SECONDS = 120.0
 PRELOAD = ("numpy", "pandas", "scipy.stats", "statsmodels.api", "matplotlib.pyplot", "otter", "mlmlab")
 
 
-def _preload_code() -> str:
+def _preload_code(plain_source: str) -> str:
+    """Imports, and the exporter built before any student cell runs (so it holds the
+    pristine ``json.dumps``)."""
     lines = ["import importlib as __mlmlab_il"]
     for name in PRELOAD:
         lines.append(f"try:\n    __mlmlab_il.import_module({name!r})\nexcept Exception:\n    pass")
     lines.append("del __mlmlab_il")
+    lines.append(
+        "def __mlmlab_make_exporter():\n"
+        "    ns = {'__name__': '__mlmlab_plain__'}\n"
+        f"    exec(compile({plain_source!r}, '<mlmlab-grader>', 'exec'), ns)\n"
+        "    return ns['dumps']\n"
+        "__mlmlab_grader_dumps__ = __mlmlab_make_exporter()\n"
+        "del __mlmlab_make_exporter"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -54,13 +68,16 @@ def _first_line(source: str) -> str:
     return code[0] if len(code[0]) <= 60 else code[0][:57] + "..."
 
 
-def _export_code(names: list[str]) -> str:
-    source = (Path(__file__).with_name("_plain.py")).read_text()
+def _export_code(names: list[str], plain_source: str) -> str:
+    """Code that prints the export line (rebuilding the exporter if a cell deleted it)."""
     return (
         "def __mlmlab_grader_export():\n"
-        "    ns = {'__name__': '__mlmlab_plain__'}\n"
-        f"    exec(compile({source!r}, '<mlmlab-grader>', 'exec'), ns)\n"
-        f"    return ns['dumps'](globals(), {names!r})\n"
+        "    dumps = globals().get('__mlmlab_grader_dumps__')\n"
+        "    if not callable(dumps):\n"
+        "        ns = {'__name__': '__mlmlab_plain__'}\n"
+        f"        exec(compile({plain_source!r}, '<mlmlab-grader>', 'exec'), ns)\n"
+        "        dumps = ns['dumps']\n"
+        f"    return dumps(globals(), {names!r})\n"
         f"print({EXPORT_MARK!r} + __mlmlab_grader_export())\n"
         "del __mlmlab_grader_export\n"
     )
@@ -69,11 +86,12 @@ def _export_code(names: list[str]) -> str:
 class _Kernel:
     """A kernel plus the bookkeeping needed to run cells under limits."""
 
-    def __init__(self, workdir: str, max_output: int):
+    def __init__(self, workdir: str, max_output: int, extra_env: dict | None = None):
         from jupyter_client.kernelspec import KernelSpecManager
         from jupyter_client.manager import KernelManager
 
         env = dict(os.environ)
+        env.update(extra_env or {})
         env.update({
             "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1",
             "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -221,11 +239,12 @@ def execute(request: dict) -> dict:
     nb = nbformat.read(request["notebook"], as_version=4)
     code_cells = [(i, c) for i, c in enumerate(nb.cells)
                   if c.get("cell_type") == "code" and "".join(c.get("source", "")).strip()]
-    export = _export_code(list(request["names"]))
-    kernel = _Kernel(request["workdir"], int(request["max_output"]))
+    plain_source = request["plain_source"]
+    export = _export_code(list(request["names"]), plain_source)
+    kernel = _Kernel(request["workdir"], int(request["max_output"]), request.get("env"))
     state["kernel_pid"] = kernel.pid
     _write(progress, state)
-    kernel.run(_preload_code(), min(PRELOAD_SECONDS, max(deadline - time.monotonic(), 1.0)),
+    kernel.run(_preload_code(plain_source), min(PRELOAD_SECONDS, max(deadline - time.monotonic(), 1.0)),
                store_history=False, limited=False)
     try:
         for number, (index, cell) in enumerate(code_cells, start=1):
@@ -235,9 +254,14 @@ def execute(request: dict) -> dict:
                 break
             source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
             timeout = min(float(request["cell_timeout"]), remaining)
-            result = kernel.run(source, timeout)
-            state["cells_run"] = number
             where = {"cell": number, "line": _first_line(source)}
+            try:
+                result = kernel.run(source, timeout)
+            except Exception as exc:  # the kernel's replies no longer make sense (a cell broke its messaging)
+                state["cells_run"] = number
+                state["events"].append({"kind": "kernel_broken", **where, "ename": type(exc).__name__})
+                break
+            state["cells_run"] = number
             if result["error"] is not None:
                 state["events"].append({"kind": "error", **where, **result["error"]})
             if result["outcome"] == "timeout":
@@ -253,8 +277,12 @@ def execute(request: dict) -> dict:
                     state["events"].append({"kind": "kernel_stopped", **where})
                 break
             chunks: list[str] = []
-            exported = kernel.run(export, min(EXPORT_SECONDS, max(deadline - time.monotonic(), 1.0)),
-                                  store_history=False, capture=chunks, limited=False)
+            try:
+                exported = kernel.run(export, min(EXPORT_SECONDS, max(deadline - time.monotonic(), 1.0)),
+                                      store_history=False, capture=chunks, limited=False)
+            except Exception as exc:
+                state["events"].append({"kind": "kernel_broken", **where, "ename": type(exc).__name__})
+                break
             payload = _parse_export(chunks) if exported["outcome"] == "done" else None
             if payload is not None:
                 state["answers"] = payload
@@ -274,7 +302,9 @@ def execute(request: dict) -> dict:
 
 
 def main() -> int:
+    """Read the request from stdin and run it."""
     request = json.load(sys.stdin)
+    os.environ.update(request.get("env") or {})
     execute(request)
     return 0
 

@@ -1,4 +1,4 @@
-"""Build assignments from their masters with otter-grader's ``otter assign`` (private).
+"""Build assignments from their masters with otter-grader's ``otter assign``.
 
 A master ``solutions/NN_slug.ipynb`` holds questions, solutions, public and
 hidden tests and points in otter's assign format. :func:`build` runs
@@ -12,8 +12,13 @@ in memory:
 * the answer manifest: for each question, the variable names its tests read
   (the parameters of the test functions, otter's exception-based format).
 
-Used by ``tools/make_exercises.py`` and by :mod:`mlmlab.grading`; the grader
+Used by ``tools/make_exercises.py`` and by :mod:`mlmlab_grading`; the grader
 keeps the tests in memory, so nothing a submission writes to disk can reach them.
+
+Nothing here knows where the masters live: every function takes the masters
+folder as an argument (:func:`default_masters_dir` is ``./solutions`` of the
+current directory, with a clear error when there is none). The statistics
+library ``mlmlab`` does not import this package.
 """
 
 from __future__ import annotations
@@ -34,10 +39,6 @@ import nbformat
 import yaml
 
 from mlmlab._checks import argument_error
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-MASTERS_DIR = REPO_ROOT / "solutions"
-EXERCISES_DIR = REPO_ROOT / "exercises"
 
 _MASTER_RE = re.compile(r"^(\d{2})_[a-z0-9_]+\.ipynb$")
 _CONFIG_RE = re.compile(r"#\s+assignment\s+config\s*", re.IGNORECASE)
@@ -85,14 +86,70 @@ class Build:
         return float(sum(self.points.values()))
 
 
-def list_masters(masters_dir: str | Path | None = None) -> list[Path]:
-    """Masters ``NN_slug.ipynb`` in ``masters_dir``, sorted by number."""
-    folder = Path(masters_dir) if masters_dir is not None else MASTERS_DIR
+def default_masters_dir(cwd: str | Path | None = None) -> Path:
+    """The course's masters folder, ``solutions/`` under ``cwd`` (default: the current directory).
+
+    Parameters
+    ----------
+    cwd : str or Path, optional
+        The course's root folder; default the current working directory.
+
+    Returns
+    -------
+    Path
+        ``cwd/solutions``.
+
+    Raises
+    ------
+    ValueError
+        If there is no ``solutions/`` folder there (naming the folder and the fix).
+    """
+    root = Path(cwd) if cwd is not None else Path.cwd()
+    folder = root / "solutions"
+    if not folder.is_dir():
+        raise argument_error(
+            "grade", "masters", "a folder of master notebooks", str(folder),
+            detail=f"there is no solutions/ folder in {root}",
+            fix="Run from the course's root folder, or pass --masters DIR (masters=DIR).",
+        )
+    return folder
+
+
+def list_masters(masters_dir: str | Path) -> list[Path]:
+    """Masters ``NN_slug.ipynb`` in ``masters_dir``, sorted by number.
+
+    Parameters
+    ----------
+    masters_dir : str or Path
+        Folder of master notebooks.
+
+    Returns
+    -------
+    list of Path
+    """
+    folder = Path(masters_dir)
     return sorted(p for p in folder.glob("*.ipynb") if _MASTER_RE.match(p.name))
 
 
-def find_master(assignment: str, masters_dir: str | Path | None = None) -> Path:
-    """The master for ``assignment``: a number (``3`` or ``"03"``) or a stem (``"03_icc"``)."""
+def find_master(assignment: str, masters_dir: str | Path) -> Path:
+    """The master for ``assignment``: a number (``3`` or ``"03"``) or a stem (``"03_icc"``).
+
+    Parameters
+    ----------
+    assignment : str or int
+        Assignment number or master stem.
+    masters_dir : str or Path
+        Folder of master notebooks.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValueError
+        If no master matches (the message lists the masters there).
+    """
     masters = list_masters(masters_dir)
     text = str(assignment).strip()
     if text.isdigit():
@@ -267,7 +324,7 @@ def student_bytes(b: Build) -> str:
     return nbformat.writes(b.student) + "\n"
 
 
-def exercise_path(b: Build, exercises_dir: str | Path | None = None) -> Path:
-    folder = Path(exercises_dir) if exercises_dir is not None else EXERCISES_DIR
-    return folder / f"{b.name}.ipynb"
+def exercise_path(b: Build, exercises_dir: str | Path) -> Path:
+    """Where the student notebook of ``b`` goes in ``exercises_dir``."""
+    return Path(exercises_dir) / f"{b.name}.ipynb"
 
