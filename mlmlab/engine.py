@@ -49,6 +49,9 @@ __all__ = ["EngineFit", "EngineFitMany", "fit", "fit_many", "start_values_for", 
 
 SINGULAR_TOL = 1e-4  # lme4's isSingular(tol = 1e-4) on the theta scale
 XATOL, FATOL = 3e-2, 1e-3  # coarse Nelder–Mead tolerances before the Newton polish (q ≥ 2)
+CERT_TOL = 1e-9  # largest Newton decrement (predicted decrease of −2 log L) of a converged fit (q ≥ 2)
+FD_STEP = 1e-3  # finite-difference step (relative, on the scaled θ) of the convergence check
+NEG_CURV = 1e-6  # eigenvalue of the Hessian, relative to the largest, that counts as negative curvature
 
 _GOLDEN = 0.5 * (3.0 - np.sqrt(5.0))
 _SQRT_EPS = np.sqrt(np.finfo(float).eps)
@@ -495,6 +498,14 @@ def _as_groups(groups, n, func):
     return codes, len(uniques)
 
 
+def _least_squares(X, Y):
+    """OLS coefficients (R, p) of every row of Y on X (shared (n, p) or one (R, n, p) design per replicate)."""
+    if X.ndim == 3:
+        XtX = np.swapaxes(X, 1, 2) @ X
+        return np.linalg.solve(XtX, np.einsum("rnp,rn->rp", X, Y)[..., None])[..., 0]
+    return np.linalg.lstsq(X, Y.T, rcond=None)[0].T
+
+
 # ----------------------------------------------------------------------------- sufficient statistics
 class _Design:
     """Per-group sums that do not depend on the outcome.
@@ -889,6 +900,97 @@ def _lbfgsb_one(fun, x0, lower):
     return res.x, float(res.fun), bool(res.success)
 
 
+def _canonical_signs(x, des_cols, is_diag, q):
+    """Flip the sign of every column of Λ whose diagonal element is negative (ΛΛᵀ, so the deviance, is unchanged)."""
+    x = x.copy()
+    for k in range(q):
+        col = des_cols == k
+        kk = np.flatnonzero(col & is_diag)[0]
+        neg = x[:, kk] < 0
+        if neg.any():
+            x[np.ix_(neg, np.flatnonzero(col))] *= -1.0
+    return x
+
+
+def _fd_derivatives(g, X0, rows, h):
+    """Central finite-difference gradient and Hessian of g at the K points X0 (steps h, shape (K, m))."""
+    K, m = X0.shape
+    offs, pairs = _fd_offsets(m, 1.0)
+    O = offs.shape[0]
+    F = g((X0[:, None, :] + offs[None] * h[:, None, :]).reshape(-1, m), np.repeat(rows, O)).reshape(K, O)
+    f0 = F[:, 0]
+    fp, fm = F[:, 1:2 * m + 1:2], F[:, 2:2 * m + 2:2]
+    grad = (fp - fm) / (2 * h)
+    H = np.zeros((K, m, m))
+    H[:, np.arange(m), np.arange(m)] = (fp - 2 * f0[:, None] + fm) / h ** 2
+    for k, (i, j) in enumerate(pairs):
+        b = 2 * m + 1 + 4 * k
+        hij = (F[:, b] - F[:, b + 1] - F[:, b + 2] + F[:, b + 3]) / (4 * h[:, i] * h[:, j])
+        H[:, i, j] = H[:, j, i] = hij
+    return f0, grad, H
+
+
+def _certify(g, x, *, tol=CERT_TOL, maxiter=100):
+    """Check (and where needed finish) the optimisation of K problems in lockstep: damped Newton on all of R^m.
+
+    The deviance depends on Λ only through ΛΛᵀ, so it is unchanged when a whole column of Λ changes sign:
+    the bound θ_kk ≥ 0 only picks one of two equivalent points and the problem is unconstrained. A point on
+    the boundary θ_kk = 0 is an optimum only if it is a stationary point of the unconstrained deviance, so
+    this step never clips: it may cross a zero diagonal element (the caller flips that column back).
+
+    A problem counts as converged when the Newton decrement ½ gᵀH⁻¹g (the decrease a Newton step
+    predicts, with H's eigenvalues floored at a small positive value) is at most ``tol`` and H has no
+    clearly negative eigenvalue. Otherwise a batch of Levenberg–Marquardt steps (−(|H| + μI)⁻¹g for a
+    ladder of μ) and, at a saddle, steps along the most negative curvature are evaluated at once and
+    the best is taken if it lowers the deviance; a problem that can no longer improve without meeting the
+    test is reported as not converged.
+    """
+    K, m = x.shape
+    x = x.copy()
+    fx = g(x, np.arange(K))
+    conv = np.zeros(K, bool)
+    done = np.zeros(K, bool)
+    mus = np.array([0.0, 1e-6, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 1e3])
+    ts = np.array([1e-3, 1e-2, 0.1, 0.5])
+    for _ in range(maxiter):
+        ii = np.flatnonzero(~done)
+        if ii.size == 0:
+            break
+        X0 = x[ii]
+        h = FD_STEP * np.maximum(1.0, np.abs(X0))
+        f0, grad, H = _fd_derivatives(g, X0, ii, h)
+        w, V = np.linalg.eigh(H)
+        wmax = np.maximum(np.max(np.abs(w), axis=1), 1e-12)
+        gt = np.einsum("kab,ka->kb", V, grad)
+        floor = 1e-10 * wmax[:, None]
+        dec = 0.5 * np.sum(gt ** 2 / np.maximum(w, floor), axis=1)
+        saddle = w[:, 0] < -NEG_CURV * np.maximum(wmax, 1.0)
+        ok = (dec <= tol) & ~saddle & np.isfinite(dec)
+        conv[ii] = ok
+        done[ii] |= ok
+        act = np.flatnonzero(~ok)
+        if act.size == 0:
+            break
+        rows = ii[act]
+        Va, wa, gta, Xa = V[act], np.abs(w[act]), gt[act], X0[act]
+        mu = mus[None, :] * wmax[act, None]  # (A, L)
+        steps = -np.einsum("kab,klb->kla", Va, gta[:, None, :] / (wa[:, None, :] + mu[:, :, None] + floor[act, None, :]))
+        vneg = Va[:, :, 0]  # (A, m) most negative curvature direction
+        sc = np.maximum(1.0, np.max(np.abs(Xa), axis=1))
+        neg = np.concatenate([vneg[:, None, :] * (ts * s)[None, :, None] for s in (1.0, -1.0)], axis=1) * sc[:, None, None]
+        cand = Xa[:, None, :] + np.concatenate([steps, neg], axis=1)
+        C = cand.shape[1]
+        fc = g(cand.reshape(-1, m), np.repeat(rows, C)).reshape(-1, C)
+        fc = np.where(np.isfinite(fc), fc, np.inf)
+        best = np.argmin(fc, axis=1)
+        fbest = fc[np.arange(act.size), best]
+        improve = fbest < fx[rows]
+        x[rows[improve]] = cand[np.arange(act.size), best][improve]
+        fx[rows[improve]] = fbest[improve]
+        done[rows[~improve]] = True
+    return x, fx, conv
+
+
 def _optimize_general(des, f, R):
     """Nelder–Mead (coarse) then projected Newton, both in lockstep, on θ scaled by Z's spread."""
     m = des.theta_rows.size
@@ -923,18 +1025,35 @@ def _optimize_general(des, f, R):
         xe, fe, ce = xe[pick], fe[pick], ce[pick]
         better = fe < fx[edge] - 1e-10
         x[edge[better]], fx[edge[better]], conv[edge[better]] = xe[better], fe[better], ce[better]
-    # rare stragglers (flat ridges next to a boundary, where the lockstep Newton steps stall): finish
-    # them one by one with scipy's bounded L-BFGS-B from where they stopped
-    for r in np.flatnonzero(~conv):
-        xr, fr, ok = _lbfgsb_one(lambda v, r=r: float(g(v[None, :], np.array([r]))[0]), x[r], lower)
-        if fr <= fx[r]:
-            x[r], fx[r] = xr, fr
-        conv[r] = ok
     # the fully degenerate boundary θ = 0 (no random effects at all)
     f0 = g(np.zeros((R, m)), np.arange(R))
     zero = f0 <= fx
-    x = np.where(zero[:, None], 0.0, x)
-    return x / scale, conv | zero
+    x[zero], fx[zero] = 0.0, f0[zero]
+    # check every fit: a fit that meets the convergence test is left exactly as it is; the others are
+    # finished by damped Newton steps on the whole of R^m (crossing zero diagonals: the boundary is no bound)
+    x, fx, conv = _certify(g, x)
+    x = _canonical_signs(x, des.theta_cols, des.is_diag, des.q)
+    # rare stragglers (flat ridges next to a boundary, where the lockstep Newton steps stall): finish
+    # them one by one with scipy's bounded L-BFGS-B from where they stopped, then check them again
+    late = np.flatnonzero(~conv)
+    for r in late:
+        xr, fr, _ = _lbfgsb_one(lambda v, r=r: float(g(v[None, :], np.array([r]))[0]), x[r], lower)
+        if fr <= fx[r]:
+            x[r], fx[r] = xr, fr
+    if late.size:
+        xl, fl, cl = _certify(lambda phi, idx: g(phi, late[idx]), x[late])
+        x[late], fx[late], conv[late] = _canonical_signs(xl, des.theta_cols, des.is_diag, des.q), fl, cl
+    # the Newton steps approach a variance of 0 without reaching it: put a diagonal element that ends
+    # below lme4's singularity threshold exactly on the boundary when the deviance is no worse there
+    for k in np.flatnonzero(des.is_diag):
+        near = np.flatnonzero((x[:, k] > 0) & (x[:, k] < SINGULAR_TOL * scale[k]))
+        if near.size:
+            xs = x[near].copy()
+            xs[:, k] = 0.0
+            fs = g(xs, near)
+            ok = fs <= fx[near]
+            x[near[ok]], fx[near[ok]] = xs[ok], fs[ok]
+    return x / scale, conv
 
 
 # ----------------------------------------------------------------------------- driver
@@ -946,8 +1065,14 @@ def _fit(Y, X, Z, groups, *, reml, func, per_replicate=False):
     Z = _as_design(Z, n, func, "Z")
     codes, J = _as_groups(groups, n, func)
     des = _Design(X, Z, codes, J, func)
-    resp = des.response(Y)
     R = Y.shape[0]
+    b0 = np.zeros((R, des.p))
+    if des.q > 1:
+        # work with the residuals of a first least-squares fit, y − X b0: β̂ becomes b0 + β̂(y − X b0) and
+        # everything else is unchanged, but yᵀWy and XᵀWy no longer cancel digits (y = height in cm, say)
+        b0 = _least_squares(X, Y)
+        Y = Y - (np.einsum("rnp,rp->rn", X, b0) if des.batched else b0 @ X.T)
+    resp = des.response(Y)
     f, pieces = _deviance_fn(des, resp, bool(reml))
     if des.q == 1:
         theta, conv = _optimize_q1(des, f, R)
@@ -955,6 +1080,7 @@ def _fit(Y, X, Z, groups, *, reml, func, per_replicate=False):
         theta, conv = _optimize_general(des, f, R)
     idx = np.arange(R)
     dev, beta, sigma2, XtWX = _profile(des, pieces(des, resp, theta if des.q > 1 else theta[:, 0], idx), bool(reml))
+    beta = beta + b0
     lam = _lambda(des, theta)
     G = sigma2[:, None, None] * lam @ np.swapaxes(lam, 1, 2)
     cov_beta = sigma2[:, None, None] * np.linalg.inv(XtWX)
