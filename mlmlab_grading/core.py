@@ -562,7 +562,7 @@ def _check_master(b: _assign.Build, ctx: _Context) -> None:
         for case in r["cases"]:
             if not case["passed"]:
                 tag = " (hidden)" if case["hidden"] else ""
-                problems.append(f"{q} {case['name']}{tag} failed: {case['message'] or case['failure_message']}")
+                problems.append(f"test {case['name']}{tag} failed: {case['message'] or case['failure_message']}")
     raise GradingError(
         f"The worked solution in {b.master} earns {_fmt(row['score'])} / {_fmt(b.max_score)} "
         f"(status {graded['status']}), so nothing was graded: {'; '.join(problems) or 'no detail'}. "

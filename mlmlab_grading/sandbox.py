@@ -1,7 +1,7 @@
 """Run a submission's processes under bubblewrap (``bwrap``).
 
-Inside the sandbox a submission sees a read-only copy of the system, a fresh
-``/tmp``, no network (its own empty network namespace with only loopback), its
+Inside the sandbox a submission sees a read-only copy of the system, an empty
+read-only ``/tmp``, no network (its own empty network namespace with only loopback), its
 own process namespace, no capabilities and, where user namespaces work, the
 unprivileged user ``nobody``. Its only writable folder is its own scratch
 folder. The course folder, the masters, the submissions folder, the output
@@ -95,9 +95,8 @@ def _depth(p: Path) -> int:
 
 
 def _mounts(scratch: Path, hide: list[Path]) -> list[str]:
-    args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm"]
-    hidden = {Path("/root"), Path("/home"), Path.home().resolve()}
+    args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm"]
+    hidden = {Path("/root"), Path("/home"), Path("/tmp"), Path("/var/tmp"), Path.home().resolve()}
     hidden |= {Path(h).resolve() for h in hide}
     hidden = {h for h in hidden if h.is_dir() and h != Path("/")}
     for folder in sorted(hidden, key=_depth):
@@ -106,7 +105,12 @@ def _mounts(scratch: Path, hide: list[Path]) -> list[str]:
         if any(folder.is_relative_to(h) for h in hidden):
             args += ["--ro-bind", str(folder), str(folder)]
     scratch = Path(scratch).resolve()
-    args += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch)]
+    args += ["--bind", str(scratch), str(scratch)]
+    # the empty folders mounted over hidden ones become read-only too (once the binds inside them
+    # exist): the scratch folder is the only place a submission can write to disk
+    for folder in sorted(hidden, key=_depth):
+        args += ["--remount-ro", str(folder)]
+    args += ["--chdir", str(scratch)]
     return args
 
 
@@ -162,7 +166,7 @@ def probe() -> Sandbox | str:
             version = subprocess.run([bwrap, "--version"], capture_output=True, text=True).stdout.strip()
             who = "user nobody" if user_namespace else f"uid {os.getuid()} without capabilities"
             return Sandbox(bwrap, user_namespace,
-                           f"{version or 'bubblewrap'}: no network, read-only system, private /tmp, "
+                           f"{version or 'bubblewrap'}: no network, read-only system, "
                            f"writes only in its own scratch folder, runs as {who}")
         reason = (done.stderr.strip().splitlines() or ["exit code %d" % done.returncode])[-1]
     return (f"bubblewrap (bwrap) cannot create its namespaces here ({reason}); user namespaces may be "

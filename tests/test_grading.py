@@ -231,6 +231,15 @@ def test_regrade_merges_by_student_and_keeps_a_backup(graded, tmp_path):
     assert not (fb / "blank.old").exists() and (fb / "correct.old").read_text() == "not regraded: stays"
 
 
+def _a_home_entry() -> Path:
+    """Something in the grader's home folder that the sandbox does not need (not the Python install)."""
+    base = Path(sys.base_prefix).resolve()
+    entries = [p for p in sorted(Path.home().iterdir()) if not base.is_relative_to(p.resolve())]
+    if not entries:
+        pytest.skip("the home folder holds nothing but the Python installation")
+    return entries[0]
+
+
 @pytest.mark.slow
 @needs_sandbox
 def test_sandbox_keeps_a_submission_to_itself(tmp_path):
@@ -266,6 +275,8 @@ def test_sandbox_keeps_a_submission_to_itself(tmp_path):
         "out": f"open({str(out / 'private.txt')!r}).read()",
         "write": f"open({str(outside / 'planted.txt')!r}, 'w').write('x')",
         "write_repo": f"open({str(REPO / 'planted_by_student.txt')!r}, 'w').write('x')",
+        "write_tmp": "open('/tmp/planted.txt', 'w').write('x')",
+        "home": f"import os; os.stat({str(_a_home_entry())!r})",
         "package": "import mlmlab_grading",
         "library": "import mlmlab._assign",
         "socket": f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3)",
@@ -287,8 +298,8 @@ def test_sandbox_keeps_a_submission_to_itself(tmp_path):
     assert book.loc["neighbour", "score"] == 5 and book.loc["neighbour", "status"] == "ok"
     assert book.loc["intruder", "score"] == 0
     feedback = (out / "feedback" / "intruder.txt").read_text()
-    raised = [ln for ln in feedback.splitlines() if "(# attempt:" in ln and " raised " in ln]
-    assert len(raised) == len(attempts), feedback
+    raised = [ln for ln in feedback.splitlines() if ln.startswith("  - code cell") and " raised " in ln]
+    assert len(raised) == len(attempts), feedback  # every attempt failed (no other cell raises)
 
 
 @pytest.mark.slow
@@ -306,7 +317,7 @@ def test_a_wrong_master_stops_grading_with_the_failing_test(tmp_path):
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
-    assert "earns 3 / 5" in lines[0] and "q1 test_q1_value (hidden) failed" in lines[0]
+    assert "earns 4 / 5" in lines[0] and "test q1 - 2 (hidden) failed: AssertionError: mean_yield is off" in lines[0]
     assert "nothing was graded" in lines[0]
     assert not (tmp_path / "out" / "gradebook.csv").exists()
 
