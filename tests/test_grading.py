@@ -69,10 +69,13 @@ EXPECTED = {
     # problem 1: q2_choice = {frozenset({"b"})} cannot be rebuilt naively (a set of sets); it used to
     # crash the one test process of the batch and give everyone 0. Now only q2 is lost.
     "unhashable_set": (4, "ok", 2, 0, 2),
-    # problem 1: replaces json.dumps in its kernel with one returning a forged export (which used to
-    # crash the batch's one test process). That breaks its own kernel's messaging too, so only its
-    # own row suffers: nothing was answered before, and the later cells cannot run.
-    "patched_json": (0, "error", 0, 0, 0),
+    # problem 1: replaces json.dumps in its kernel with one that forges the export of the answers
+    # (which used to crash the batch's one test process: everyone 0). The grader's exporter was built
+    # before the student's first cell and does not use it: the real answers are graded.
+    "patched_json": (5, "ok", 2, 1, 2),
+    # replaces json.dumps with garbage after q1, which breaks its own kernel's messaging: q1 counts,
+    # the later cells cannot run, and nobody else notices.
+    "broken_kernel": (2, "error", 2, 0, 0),
     # problem 7: a numpy bytes array in q2_choice used to make every later export fail (q1 and q3
     # then scored 0, "not defined"); now it is exported as data and only q2 is wrong.
     "bytes_answer": (4, "ok", 2, 0, 2),
@@ -178,7 +181,7 @@ def test_feedback_explains_what_happened(graded):
     assert "q2_choice still holds ... (not answered yet)" in fb["blank"]
     assert "This notebook is assignment 01_why_multilevel, not 90_fixture" in fb["other_assignment"]
     assert "not defined" not in fb["bytes_answer"]
-    assert "stopped answering Jupyter properly after code cell 3" in fb["patched_json"]
+    assert "stopped answering Jupyter properly after code cell 5" in fb["broken_kernel"]
     # hidden tests report their failure message (with the tolerance), never their source or the answer
     assert "mean_yield is not the mean Yield (tolerance 0.01)." in fb["tampering"]
     for text in fb.values():
