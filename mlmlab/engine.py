@@ -28,7 +28,15 @@ These are exactly lme4's ``logLik`` values (its REML criterion includes the same
 optimiser is one batched numpy evaluation for all replicates still running. For q = 1 the
 optimiser is a grid on the intraclass scale followed by Brent's bounded method run in lockstep;
 for q ≥ 2 it is a Nelder–Mead simplex run in lockstep (lme4's own classic optimiser), on θ
-scaled by the spread of each column of Z, with the bound θ_kk ≥ 0, restarted once at the optimum.
+scaled by the spread of each column of Z, with the bound θ_kk ≥ 0, followed by Newton steps. Every q ≥ 2
+fit then has to pass a convergence test: the Newton decrement ½ gᵀH⁻¹g (finite-difference gradient g and
+Hessian H; the decrease of −2 log L that a Newton step predicts) is at most 1e-9 and H has no negative
+curvature. A fit that fails it is finished by damped Newton steps over all of θ's space (−2 log L depends on
+Λ only through ΛΛᵀ, so changing the sign of a whole column of Λ changes nothing: a variance on its boundary
+0 is an optimum only where the deviance is stationary, and the steps may cross it). ``converged`` is the
+outcome of that test. For q ≥ 2 the sums are taken of the residuals of a first least-squares fit
+(y − X b₀; then β̂ = b₀ + β̂(y − X b₀)), so that yᵀWy does not lose digits to cancellation when y is far
+from 0: the fit then does not depend, beyond rounding, on the order of the groups or of the rows.
 
 Simulation studies whose predictors are drawn afresh for every replicate use the private
 :func:`_fit_many_designs` (X of shape (R, n, p), one design per replicate; Z and the groups shared),
@@ -79,7 +87,9 @@ class EngineFit:
     singular : bool
         True when a diagonal element of θ is below 1e-4 (lme4's ``isSingular``).
     converged : bool
-        True when the optimiser met its tolerance.
+        True when the optimiser met its tolerance; for q ≥ 2, when the fit passed the final convergence
+        test (Newton decrement at most 1e-9 on the −2 log L scale, no negative curvature; see the module
+        docstring).
     reml : bool
         Whether the fit is REML.
     nobs, ngroups : int
@@ -992,7 +1002,8 @@ def _certify(g, x, *, tol=CERT_TOL, maxiter=100):
 
 
 def _optimize_general(des, f, R):
-    """Nelder–Mead (coarse) then projected Newton, both in lockstep, on θ scaled by Z's spread."""
+    """Nelder–Mead (coarse) then projected Newton, both in lockstep, on θ scaled by Z's spread; then the
+    convergence test (and the damped Newton steps that finish the fits failing it), see :func:`_certify`."""
     m = des.theta_rows.size
     scale = des.zscale[des.theta_rows]  # φ = θ * scale of the row's Z column
     lower = np.where(des.is_diag, 0.0, -np.inf)
