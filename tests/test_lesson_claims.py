@@ -124,3 +124,56 @@ def test_lesson05_posterior_summaries_read_as_the_lesson_says(dyestuff_posterior
     # "for the variance the posterior mean is far above the median"
     tau = batch_sd**2
     assert tau.mean() > 1.3 * np.median(tau)
+
+
+# ----------------------------------------------------------------------------- lessons 02, 03, 11: prose claims
+
+@pytest.fixture(scope="module")
+def hsb():
+    return datasets.load("hsb")
+
+
+def _quiet_fit(formula, data, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mlmlab.fit(formula, data, **kwargs)
+
+
+@pytest.mark.parametrize("formula", ["MathAch ~ 1 + (1 | School)", "MathAch ~ cses + (1 | School)"])
+def test_gamma00_is_the_precision_weighted_mean_of_school_means(hsb, formula):
+    """02 and 03: gamma00 weights each school mean by 1 / (tau00 + sigma2 / n_j), not equally."""
+    m = _quiet_fit(formula, hsb)
+    tau00, sigma2 = m.G["School"].iloc[0, 0], m.sigma2
+    by_school = hsb.groupby("School", observed=True)["MathAch"].agg(["mean", "size"])
+    weights = 1.0 / (tau00 + sigma2 / by_school["size"])
+    weighted = np.sum(weights * by_school["mean"]) / np.sum(weights)
+    gamma00 = m.fixed["estimate"].iloc[0]
+    assert abs(gamma00 - weighted) < 1e-4
+    assert abs(gamma00 - by_school["mean"].mean()) > 10 * abs(gamma00 - weighted)  # not the plain average
+
+
+def test_a_level1_predictor_raises_tau00_by_about_the_fall_in_sigma2_over_n(hsb):
+    """03: tau00 rises because sigma2 / n-bar, subtracted from the spread of the school means, falls."""
+    null = _quiet_fit("MathAch ~ 1 + (1 | School)", hsb)
+    cses = _quiet_fit("MathAch ~ cses + (1 | School)", hsb)
+    rise = cses.G["School"].iloc[0, 0] - null.G["School"].iloc[0, 0]
+    predicted = (null.sigma2 - cses.sigma2) / (len(hsb) / hsb["School"].nunique())
+    assert rise > 0
+    assert 0.5 * predicted < rise < 2.0 * predicted
+
+
+def test_balanced_growth_data_shrink_every_subject_by_one_matrix():
+    """11: with the same days for everyone, BLUP_j = M (b_j - gamma) for one matrix M (no 'clear trend' effect)."""
+    sleep = datasets.load("sleepstudy")
+    growth = _quiet_fit("Reaction ~ Days + (Days | Subject)", sleep)
+    gamma = growth.fixed["estimate"].to_numpy()
+    groups = sleep.groupby("Subject", observed=True)
+    ols = np.array([np.polyfit(g["Days"], g["Reaction"], 1)[::-1] for _, g in groups])
+    wide = growth.ranef.pivot(index="level", columns="term", values="estimate")
+    blups = wide.loc[[str(s) for s, _ in groups], ["(Intercept)", "Days"]].to_numpy()
+    deviations = ols - gamma
+    M, *_ = np.linalg.lstsq(deviations, blups, rcond=None)
+    assert np.allclose(deviations @ M, blups, atol=1e-6 * np.abs(blups).max())
+    # and it is shrinkage: the factor pulls every line part of the way (eigenvalues between 0 and 1)
+    eig = np.linalg.eigvals(M)
+    assert np.all((eig.real > 0) & (eig.real < 1))
