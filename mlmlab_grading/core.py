@@ -35,7 +35,7 @@ _EVENT_KINDS = {"error", "cell_timeout", "time_limit", "output_limit", "kernel_d
                 "kernel_broken", "grader_crash"}
 # Editor lock files, backups, hidden files and OS debris: never a student.
 _IGNORED_RE = re.compile(r"^(\.|~\$|__MACOSX$)|~$|#$|\.bak$|\.swp$")
-_INIT_RE = re.compile(r"otter\.Notebook\(\s*['\"]([^'\"]+?)(?:\.ipynb)?['\"]")
+_INIT_RE = re.compile(r"otter\.Notebook\(\s*(?:_this_notebook\(\s*)?['\"]([^'\"]+?)(?:\.ipynb)?['\"]")
 _ASSIGNMENT_RE = re.compile(r"^\d{2}_[a-z0-9_]+$")
 
 

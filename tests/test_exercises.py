@@ -217,3 +217,29 @@ def test_make_exercises_writes_and_checks(tmp_path):
     assert tool.main(["--check", "--masters", str(masters), "--exercises", str(exercises)]) == 1
     tool.main(["--masters", str(masters), "--exercises", str(exercises)])
     assert tool.check(masters, exercises) == [] and not (exercises / "77_orphan.ipynb").exists()
+
+
+@pytest.mark.slow
+def test_a_renamed_copy_of_the_student_notebook_still_checks(tmp_path):
+    """Problem 8: otter's init cell named the file; a copy saved as "03_icc (1).ipynb" raised
+    FileNotFoundError there and NameError: grader at every check."""
+    from nbclient import NotebookClient
+
+    b = _assign.build(REPO / "tests" / "fixtures" / "masters" / "90_fixture.ipynb")
+    nb = b.student
+    init = _source(nb.cells[0])
+    assert "_this_notebook(\"90_fixture.ipynb\", \"90_fixture\")" in init
+    copy = tmp_path / "90_fixture (1).ipynb"
+    nbformat.write(nb, copy)
+    (tmp_path / "other.ipynb").write_text("{}")  # not a notebook of this assignment: passed over
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()  # raises on any cell error
+    checks = [c for c in nb.cells if c.cell_type == "code" and _source(c).startswith("grader.check(")]
+    shown = "".join(o.get("data", {}).get("text/plain", "") for c in checks for o in c.outputs)
+    assert "q1 results" in shown
+
+
+def test_every_student_notebook_finds_a_renamed_copy_of_itself():
+    for stem in STEMS:
+        nb = nbformat.read(REPO / "exercises" / f"{stem}.ipynb", as_version=4)
+        assert f'grader = otter.Notebook(_this_notebook("{stem}.ipynb", "{stem}"))' in _source(nb.cells[0])
