@@ -15,12 +15,12 @@ import pandas as pd
 import patsy
 
 from mlmlab._checks import argument_error
-from mlmlab.formula import parse_formula
+from mlmlab.formula import EVAL_ENV, for_patsy, parse_formula, user_name
 
 __all__ = ["ModelMatrices", "model_matrices", "check_result"]
 
 # Names a formula may use besides columns (the same ones mlmlab.fit understands).
-_EVAL_ENV = patsy.EvalEnvironment([{"np": np, "log": np.log, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs}])
+_EVAL_ENV = patsy.EvalEnvironment([EVAL_ENV])
 
 _NEEDED = ("formula", "data", "fixed", "G", "sigma2")
 
@@ -58,8 +58,8 @@ def check_result(result, func: str, arg: str = "result", *, needs=_NEEDED):
     return result
 
 
-def _lme4_names(names) -> list:
-    return ["(Intercept)" if c == "Intercept" else c for c in names]
+def _lme4_names(names, parsed) -> list:
+    return ["(Intercept)" if c == "Intercept" else user_name(c, parsed) for c in names]
 
 
 def _labels(data: pd.DataFrame, factors) -> pd.Series:
@@ -73,18 +73,19 @@ def model_matrices(result, func: str) -> ModelMatrices:
     """Rebuild y, X, Z and the group labels of a fitted model from ``result.data``."""
     check_result(result, func)
     parsed = parse_formula(result.formula, func=func)
-    data = result.data
-    X = patsy.dmatrix(parsed.fixed, data, eval_env=_EVAL_ENV, NA_action="raise", return_type="dataframe")
-    X.columns = _lme4_names(X.columns)
+    safe = for_patsy(parsed)  # column names patsy would misread quoted, ^ inside I() a power
+    data = result.data.reset_index(drop=True)  # the index may repeat labels (e.g. after pd.concat)
+    X = patsy.dmatrix(safe.fixed, data, eval_env=_EVAL_ENV, NA_action="raise", return_type="dataframe")
+    X.columns = _lme4_names(X.columns, parsed)
     fixed_names = list(result.fixed.index)
     if len(fixed_names) != X.shape[1]:
         raise argument_error(func, "result", "a fit whose fixed effects match its formula", result.formula,
                              detail=f"the formula gives {X.shape[1]} columns, the fit has {len(fixed_names)}")
     X.columns = fixed_names  # same order as patsy's; keep the fit's spelling of the names
     Z, groups = {}, {}
-    for term in parsed.random:
+    for term in safe.random:
         dm = patsy.dmatrix(term.design, data, eval_env=_EVAL_ENV, NA_action="raise", return_type="dataframe")
-        dm.columns = _lme4_names(dm.columns)
+        dm.columns = _lme4_names(dm.columns, parsed)
         factor = ":".join(term.factors)  # the key of result.G (blocks of (x || g) share it)
         Z[factor] = dm if factor not in Z else pd.concat([Z[factor], dm], axis=1)
         groups[factor] = _labels(data, term.factors)

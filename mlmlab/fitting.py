@@ -31,7 +31,7 @@ import patsy
 from statsmodels.regression.mixed_linear_model import MixedLM
 
 from mlmlab._checks import argument_error, check_data, check_numeric_column
-from mlmlab.formula import ParsedFormula, RandomTerm, parse_formula
+from mlmlab.formula import EVAL_ENV, ParsedFormula, RandomTerm, for_patsy, parse_formula, user_name
 
 __all__ = ["fit", "FitError", "LLF_TOLERANCE", "OPTIMIZERS"]
 
@@ -44,7 +44,7 @@ LLF_TOLERANCE = 0.01
 OPTIMIZERS = (("powell", "lbfgs"), ("nm", "lbfgs"), ("lbfgs",), ("bfgs",))
 
 # Names a formula may use besides columns (patsy also knows C, I, Q, center, standardize, ...).
-_EVAL_ENV = {"np": np, "log": np.log, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs}
+_EVAL_ENV = EVAL_ENV
 
 
 _ALL = "_mlmlab_all"  # the constant grouping column used for crossed factors
@@ -64,10 +64,12 @@ class _Block:
     design_info: object        # patsy DesignInfo of the block's columns
     Zt: np.ndarray             # (n, t) values of the block's columns
     source: tuple              # ("re", None) or ("vc", name)
+    parsed: ParsedFormula | None = None  # the user's formula, to spell the names as they were written
 
     @property
     def names(self) -> list:
-        return ["(Intercept)" if c == "Intercept" else c for c in self.design_info.column_names]
+        names = ["(Intercept)" if c == "Intercept" else c for c in self.design_info.column_names]
+        return names if self.parsed is None else [user_name(c, self.parsed) for c in names]
 
     @property
     def factor(self) -> str:
@@ -87,9 +89,14 @@ class _Spec:
     sm_codes: np.ndarray       # statsmodels group index of each row
     notes: list = field(default_factory=list)
 
+    @property
+    def patsy(self) -> ParsedFormula:
+        """The formula as patsy must read it (see :func:`mlmlab.formula.for_patsy`)."""
+        return for_patsy(self.parsed)
+
     def model(self) -> MixedLM:
         return MixedLM.from_formula(
-            self.parsed.fixed_formula, self.frame, groups=self.groups_col, re_formula=self.re_formula,
+            self.patsy.fixed_formula, self.frame, groups=self.groups_col, re_formula=self.re_formula,
             vc_formula=self.vc_formula or None, eval_env=_EVAL_ENV,
             # Crossed factors make one big group: sparse variance-component matrices are ~10x faster.
             use_sparse=self.groups_col == _ALL,
@@ -173,9 +180,11 @@ def fit(formula, data, *, reml=True):
         model = spec.model()
     except patsy.PatsyError as exc:
         _unsupported(parsed, f"its fixed part '{parsed.fixed}' cannot be evaluated ({str(exc).splitlines()[0]})")
+    _check_finite_design(model, spec, data)
     _check_full_rank(model, parsed)
     sm_result, info = _guarded_fit(model, reml=bool(reml), start_params=_start_values(spec, model, reml=bool(reml)))
-    return MixedResult._from_fit(spec, sm_result, info, data.loc[frame.index], bool(reml))
+    # frame's index holds row positions (the user's index may repeat labels, e.g. after pd.concat).
+    return MixedResult._from_fit(spec, sm_result, info, data.iloc[frame.index.to_numpy()], bool(reml))
 
 
 # --------------------------------------------------------------------------- data checks
@@ -192,7 +201,7 @@ def _model_frame(parsed: ParsedFormula, data: pd.DataFrame):
                 fix="Check the spelling (names are case-sensitive).", kind=_MissingColumnError,
             )
     check_numeric_column(data, parsed.outcome, "fit", "formula")
-    frame = data[names].copy()
+    frame = data[names].reset_index(drop=True)  # positions: the user's index labels may repeat
     notes = []
     missing = frame.isna()
     bad = missing.any(axis=1)
@@ -208,6 +217,7 @@ def _model_frame(parsed: ParsedFormula, data: pd.DataFrame):
         warnings.warn(msg, UserWarning, stacklevel=3)
         notes.append(msg)
         frame = frame.loc[~bad]
+    _check_finite_columns(frame, data)
     for factors in dict.fromkeys(t.factors for t in parsed.random):
         labels = _labels(frame, factors)
         name = ":".join(factors)
@@ -229,6 +239,69 @@ def _model_frame(parsed: ParsedFormula, data: pd.DataFrame):
                     "ordinary regression (statsmodels.formula.api.ols).",
             )
     return frame, notes
+
+
+def _check_finite_columns(frame: pd.DataFrame, data: pd.DataFrame) -> None:
+    """Refuse ``inf``/``-inf`` in the model's numeric columns, naming the column and its rows.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The model's columns, complete rows only, indexed by row position in ``data``.
+    data : pandas.DataFrame
+        The user's data (for the row labels in the message).
+
+    Raises
+    ------
+    ValueError
+        A column holds an infinite value (lme4 refuses them too: "NA/NaN/Inf in 'y'").
+    """
+    for col in frame.columns:
+        values = frame[col]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        bad = np.isinf(values.to_numpy(dtype=float))
+        if bad.any():
+            raise argument_error(
+                "fit", "data", "a DataFrame of finite numbers in the model's columns", data,
+                detail=f"column {str(col)!r} holds an infinite value (inf or -inf) in {_rows(data, frame.index[bad])}",
+                fix=f"Drop or fix those rows first, e.g. data = data[np.isfinite(data[{str(col)!r}])]; infinite values "
+                    "usually come from log(0) or a division by zero.",
+            )
+
+
+def _rows(data: pd.DataFrame, positions) -> str:
+    """'2 rows (labels 3, 17)' for rows of ``data`` given by position (at most five labels shown)."""
+    labels = [repr(x) if isinstance(x, str) else str(x) for x in data.index[np.asarray(positions)][:5]]
+    more = ", ..." if len(positions) > 5 else ""
+    n = len(positions)
+    return f"{n} row{'s' if n != 1 else ''} (index {', '.join(labels)}{more})"
+
+
+def _check_finite_design(model: MixedLM, spec: _Spec, data: pd.DataFrame) -> None:
+    """Refuse infinite or undefined values that the formula's transformations create (e.g. ``log(0)``).
+
+    Raises
+    ------
+    ValueError
+        A column of the outcome, the fixed-effects design or a random-effects design is not finite.
+    """
+    parsed = spec.parsed
+    pieces = [(f"the outcome {parsed.outcome!r}", np.asarray(model.endog, dtype=float))]
+    pieces += [(f"the fixed-effect column {user_name(n, parsed)!r}", np.asarray(model.exog, dtype=float)[:, j])
+               for j, n in enumerate(model.exog_names)]
+    for b in spec.blocks:
+        pieces += [(f"the random-effect column {n!r} of '{b.term.group}'", b.Zt[:, j]) for j, n in enumerate(b.names)]
+    for what, values in pieces:
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise argument_error(
+                "fit", "formula", "a model whose columns hold finite numbers", parsed.formula,
+                detail=f"{what} is infinite or undefined (nan) in "
+                       f"{_rows(data, spec.frame.index[bad])}",
+                fix="A transformation in the formula probably met values outside its domain (log(0) = -inf, "
+                    "sqrt(-1) = nan); drop those rows or change the transformation, e.g. log(x + 1).",
+            )
 
 
 class _MissingColumnError(KeyError, ValueError):
@@ -288,7 +361,8 @@ def _build_spec(parsed: ParsedFormula, frame: pd.DataFrame, notes: list) -> _Spe
         _, sm_codes = np.unique(sm_labels.astype(str), return_inverse=True)
         # statsmodels sorts its groups by label; map ours onto its order below.
     blocks, re_formula, vc_formula = [], None, {}
-    top_terms = [t for t in parsed.random if t.factors == top]
+    safe = for_patsy(parsed)  # the same terms, spelled for patsy (same order)
+    top_terms = [t for t in safe.random if t.factors == top]
     if top_terms:
         designs = [_design(t, frame, parsed) for t in top_terms]
         multi = [k for k, (_, z) in enumerate(designs) if z.shape[1] > 1]
@@ -311,8 +385,8 @@ def _build_spec(parsed: ParsedFormula, frame: pd.DataFrame, notes: list) -> _Spe
                 vc_formula[term.group] = term.design
                 source = ("vc", term.group)
             c, lev = codes[top]
-            blocks.append(_Block(term, c, lev, di, z, source))
-    for term in parsed.random:
+            blocks.append(_Block(term, c, lev, di, z, source, parsed))
+    for term in safe.random:
         if term.factors == top:
             continue
         di, z = _design(term, frame, parsed)
@@ -325,7 +399,7 @@ def _build_spec(parsed: ParsedFormula, frame: pd.DataFrame, notes: list) -> _Spe
         frame[code_col] = c
         piece = f"C({code_col})" if term.intercept else f"C({code_col}):{term.terms[0]}"
         vc_formula[term.group] = "0 + " + piece
-        blocks.append(_Block(term, c, lev, di, z, ("vc", term.group)))
+        blocks.append(_Block(term, c, lev, di, z, ("vc", term.group), parsed))
     # lme4 lists blocks by decreasing number of groups (stable).
     blocks.sort(key=lambda b: -len(b.levels))
     return _Spec(parsed, frame, groups_col, re_formula, vc_formula, blocks, sm_codes, notes)
@@ -342,8 +416,12 @@ def _design(term: RandomTerm, frame: pd.DataFrame, parsed: ParsedFormula):
 
 
 def _check_full_rank(model: MixedLM, parsed: ParsedFormula) -> None:
-    """Refuse collinear fixed-effect columns, naming the ones that add nothing (lme4 drops them)."""
-    X = np.asarray(model.exog, dtype=float)
+    """Refuse collinear fixed-effect columns, naming the ones that add nothing (lme4 drops them).
+
+    The rank is that of X with every column scaled to unit length, so that a predictor's unit does not
+    matter (x·1e14 or nanosecond timestamps beside the intercept column are not collinear).
+    """
+    X = _unit_columns(np.asarray(model.exog, dtype=float))
     if np.linalg.matrix_rank(X) == X.shape[1]:
         return
     kept, dropped = [], []
@@ -351,13 +429,19 @@ def _check_full_rank(model: MixedLM, parsed: ParsedFormula) -> None:
         if np.linalg.matrix_rank(X[:, kept + [j]]) > len(kept):
             kept.append(j)
         else:
-            dropped.append(name)
+            dropped.append(user_name(name, parsed))
     raise argument_error(
         "fit", "formula", "a model whose fixed-effect columns are not collinear", parsed.formula,
         detail=f"{', '.join(repr(d) for d in dropped)} is a linear combination of the columns before it "
                "(lme4 would drop it with a message)",
         fix="Remove it from the fixed part, or check for a constant or duplicated predictor.",
     )
+
+
+def _unit_columns(X: np.ndarray) -> np.ndarray:
+    """X with every non-zero column divided by its Euclidean length."""
+    norms = np.linalg.norm(X, axis=0)
+    return X / np.where(norms > 0, norms, 1.0)
 
 
 def _unsupported(parsed, detail):

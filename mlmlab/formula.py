@@ -21,12 +21,17 @@ Supported random terms (the lme4 syntax)::
 
 from __future__ import annotations
 
+import keyword
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
+import patsy
+from patsy.state import Standardize
 
 from mlmlab._checks import argument_error
 
-__all__ = ["RandomTerm", "ParsedFormula", "parse_formula", "SUPPORTED"]
+__all__ = ["RandomTerm", "ParsedFormula", "parse_formula", "for_patsy", "user_name", "EVAL_ENV", "SUPPORTED"]
 
 SUPPORTED = (
     "Supported: y ~ fixed part + (1 | g), (x | g), (0 + x | g), (x || g), crossed (1 | a) + (1 | b), "
@@ -38,6 +43,28 @@ _KNOWN_NAMES = {
     "C", "I", "Q", "np", "numpy", "Treatment", "Sum", "Poly", "Helmert", "Diff", "center", "standardize",
     "scale", "bs", "cr", "cc", "te", "True", "False", "None", "log", "exp", "sqrt", "abs",
 }
+
+# Known names that are never a column when they stand alone (contrasts passed to C(), constants).
+_NEVER_COLUMNS = {"Treatment", "Sum", "Poly", "Helmert", "Diff", "True", "False", "None"}
+
+
+class _RScale(Standardize):
+    """R's ``scale(x)``: centre on the mean, divide by the standard deviation with n − 1 (``ddof=1``).
+
+    patsy's own ``scale`` is its ``standardize``, which divides by the population SD (n); lme4 users
+    expect R's. A stateful transform, so ``predict`` reuses the mean and SD of the fitted data.
+    """
+
+    def memorize_chunk(self, x, center=True, rescale=True, ddof=1):
+        super().memorize_chunk(x, center, rescale, ddof)
+
+    def transform(self, x, center=True, rescale=True, ddof=1):
+        return super().transform(x, center, rescale, ddof)
+
+
+#: Names a formula may use besides columns (patsy also knows C, I, Q, center, standardize, ...).
+EVAL_ENV = {"np": np, "log": np.log, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs,
+            "scale": patsy.stateful_transform(_RScale)}
 
 
 @dataclass(frozen=True)
@@ -99,8 +126,8 @@ class ParsedFormula:
 
     @property
     def fixed_formula(self) -> str:
-        """The fixed part as a full patsy formula, e.g. ``"MathAch ~ cses"``."""
-        return f"{self.outcome} ~ {self.fixed}"
+        """The fixed part as a full patsy formula, e.g. ``"MathAch ~ cses"`` (outcome quoted if need be)."""
+        return f"{_quoted(self.outcome)} ~ {self.fixed}"
 
     @property
     def groups(self) -> tuple:
@@ -403,13 +430,102 @@ def _names_in(text: str) -> list:
     names = []
     for m in re.finditer(r"""Q\(\s*(['"])(.+?)\1\s*\)""", text):
         names.append(m.group(2))
-    stripped = re.sub(r"""(['"]).*?\1""", "''", text)
-    for m in re.finditer(r"[A-Za-z_][A-Za-z0-9_.]*", stripped):
+    return names + [name for _, _, name in _column_tokens(_masked(text))]
+
+
+def _column_tokens(masked: str):
+    """(start, end, name) of every bare name in ``masked`` that stands for a data column.
+
+    Function calls (a name followed by ``(``), contrasts, constants and ``np.`` attributes are not
+    columns; a formula function's name standing alone (``log``, ``scale``) is.
+    """
+    for m in re.finditer(r"[A-Za-z_][A-Za-z0-9_.]*", masked):
         name = m.group(0)
-        rest = stripped[m.end():].lstrip()
-        if rest.startswith("("):
+        if m.start() and (masked[m.start() - 1].isalnum() or masked[m.start() - 1] in "_."):
+            continue  # part of a number such as 1e5
+        if masked[m.end():].lstrip().startswith("("):
             continue  # a function call
-        if name.split(".")[0] in _KNOWN_NAMES or re.fullmatch(r"\d+", name):
+        if name in _NEVER_COLUMNS or name.split(".")[0] in ("np", "numpy"):
             continue
-        names.append(name)
-    return names
+        yield m.start(), m.end(), name
+
+
+# --------------------------------------------------------------------------- handing the formula to patsy
+
+def for_patsy(parsed: ParsedFormula) -> ParsedFormula:
+    """The same formula, written so that patsy reads it as R does.
+
+    * A column name patsy cannot read as written is quoted with ``Q()``: Python keywords (``class``),
+      R-style dotted names (``y.val``), names of formula functions used as columns (``log``, ``scale``).
+    * ``^`` inside ``I()`` is a power, as in R (``I(age^2)``); patsy would read it as Python's XOR.
+
+    The outcome, the formula text and the grouping factors stay as written (``fixed_formula`` quotes
+    the outcome); use :func:`user_name` to turn patsy's column names back into the user's.
+
+    Examples
+    --------
+    >>> p = for_patsy(parse_formula("y.val ~ class + I(age^2) + (x.c || g)"))
+    >>> p.fixed_formula
+    "Q('y.val') ~ Q('class') + I(age**2)"
+    >>> [t.design for t in p.random]
+    ['1', "0 + Q('x.c')"]
+    """
+    random = tuple(replace(t, terms=tuple(_rewrite(x) for x in t.terms)) for t in parsed.random)
+    return replace(parsed, fixed=_rewrite(parsed.fixed), random=random)
+
+
+def user_name(patsy_name: str, parsed: ParsedFormula) -> str:
+    """A patsy column name of :func:`for_patsy`'s formula, spelled as the user wrote the formula.
+
+    Examples
+    --------
+    >>> p = parse_formula("y ~ x.c + I(age^2) + (1 | g)")
+    >>> user_name("Q('x.c')", p), user_name("I(age ** 2)", p)
+    ('x.c', 'I(age ^ 2)')
+    """
+    for name in parsed.variables():
+        if _quoted(name) != name:
+            patsy_name = patsy_name.replace(_quoted(name), name)
+    if _has_r_power(parsed.formula):
+        patsy_name = patsy_name.replace(" ** ", " ^ ")
+    return patsy_name
+
+
+def _quoted(name: str) -> str:
+    """``name`` as patsy must see it: itself, or ``Q('name')`` when patsy would misread it."""
+    plain = name.isidentifier() and not keyword.iskeyword(name) and name not in _KNOWN_NAMES
+    return name if plain else f"Q({name!r})"
+
+
+def _masked(text: str) -> str:
+    """``text`` with the inside of quoted strings blanked out (same length)."""
+    return re.sub(r"""(['"])(.*?)\1""", lambda m: m.group(1) + " " * len(m.group(2)) + m.group(1), text)
+
+
+def _rewrite(text: str) -> str:
+    """Quote the column names patsy would misread and make ``^`` inside ``I()`` a power."""
+    masked = _masked(text)
+    edits = [(a, b, _quoted(name)) for a, b, name in _column_tokens(masked) if _quoted(name) != name]
+    for a, b in _power_spans(masked):
+        edits += [(i, i + 1, "**") for i in range(a, b) if masked[i] == "^"]
+    for a, b, new in sorted(edits, reverse=True):
+        text = text[:a] + new + text[b:]
+    return text
+
+
+def _power_spans(masked: str):
+    """(start, end) of the inside of every ``I(...)`` call."""
+    spans = []
+    for m in re.finditer(r"(?<![A-Za-z0-9_.])I\s*\(", masked):
+        depth, start = 1, m.end()
+        for k in range(start, len(masked)):
+            depth += {"(": 1, ")": -1}.get(masked[k], 0)
+            if depth == 0:
+                spans.append((start, k))
+                break
+    return spans
+
+
+def _has_r_power(text: str) -> bool:
+    masked = _masked(text)
+    return any("^" in masked[a:b] for a, b in _power_spans(masked))

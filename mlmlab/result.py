@@ -16,6 +16,7 @@ import patsy
 from scipy import sparse, stats
 
 from mlmlab._checks import argument_error, check_data
+from mlmlab.formula import user_name
 
 __all__ = ["MixedResult"]
 
@@ -195,7 +196,7 @@ class MixedResult:
         return pd.DataFrame({
             "estimate": est.to_numpy(), "se": se, "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
             "ci_low": est.to_numpy() - q * se, "ci_high": est.to_numpy() + q * se,
-        }, index=pd.Index(list(est.index), name="term"))
+        }, index=pd.Index([user_name(t, self._spec.parsed) for t in est.index], name="term"))
 
     @property
     def varcomp(self) -> pd.DataFrame:
@@ -322,13 +323,16 @@ class MixedResult:
         new = newdata.copy()
         if parsed.outcome not in new.columns:
             new[parsed.outcome] = 0.0
-        X = _rhs_matrix(design_info, new)
+        try:
+            X = _rhs_matrix(design_info, new)
+        except patsy.PatsyError as exc:
+            raise _new_level_error(self, newdata, needed, exc) from None
         pred = X @ self.statsmodels.fe_params.to_numpy(dtype=float)
         if include_re:
             unseen = np.zeros(len(new), dtype=bool)
             for b, est in zip(spec.blocks, self._u_est):
                 Zt = np.asarray(patsy.build_design_matrices([b.design_info], new)[0], dtype=float)
-                labels = _labels_of(new, b.term.factors)
+                labels = _labels_of(new, b.term.factors, spec.frame)
                 index = {lab: k for k, lab in enumerate(b.levels)}
                 codes = labels.map(index)
                 seen = codes.notna().to_numpy()
@@ -430,11 +434,61 @@ def _chol_diag(a: np.ndarray) -> np.ndarray:
     return np.diag(L)
 
 
-def _labels_of(frame: pd.DataFrame, factors) -> pd.Series:
-    out = frame[factors[0]].astype(str)
-    for f in factors[1:]:
-        out = out + ":" + frame[f].astype(str)
+def _labels_of(frame: pd.DataFrame, factors, fitted: pd.DataFrame) -> pd.Series:
+    """Group labels of new rows, spelled as the fit spelled them ('a:b' for combined factors).
+
+    A value is matched to the fitted groups by value, not by its text: 1 (int) finds the group
+    fitted as 1.0 (a float column, e.g. one that held NaN).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The new rows.
+    factors : tuple of str
+        The columns whose combination defines the groups.
+    fitted : pandas.DataFrame
+        The model frame of the fit (the fitted values of the same columns).
+    """
+    parts = [_labels_by_value(frame[f], fitted[f]) for f in factors]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + ":" + part
     return out
+
+
+def _labels_by_value(new: pd.Series, old: pd.Series) -> pd.Series:
+    """``new`` as text, written as the fitted value it equals (``old.astype(str)``) where there is one."""
+    text = new.astype(str)
+    if not (pd.api.types.is_numeric_dtype(new) and pd.api.types.is_numeric_dtype(old)):
+        return text
+    if pd.api.types.is_bool_dtype(new) or pd.api.types.is_bool_dtype(old):
+        return text
+    known = dict(zip(old.to_numpy().tolist(), old.astype(str)))  # 1 == 1.0 and hash(1) == hash(1.0)
+    return pd.Series([known.get(v, t) for v, t in zip(new.to_numpy().tolist(), text)], index=new.index)
+
+
+def _new_level_error(res: "MixedResult", newdata: pd.DataFrame, needed, exc) -> Exception:
+    """The error for new data patsy cannot code, naming a categorical column with levels not fitted."""
+    fitted = res._spec.frame
+    groups = {f for t in res._spec.parsed.random for f in t.factors}
+    for col in needed:
+        if col in groups or col not in fitted.columns:
+            continue
+        if pd.api.types.is_numeric_dtype(fitted[col]) and not pd.api.types.is_bool_dtype(fitted[col]):
+            continue
+        known = set(fitted[col].astype(str))
+        new = [v for v in dict.fromkeys(newdata[col].astype(str)) if v not in known]
+        if new:
+            return argument_error(
+                "predict", "newdata", "a DataFrame whose categorical predictors take levels seen in the fit", newdata,
+                detail=f"column {col!r} has the level{'s' if len(new) > 1 else ''} "
+                       f"{', '.join(map(repr, new[:5]))} that the fit never saw (it knows "
+                       f"{', '.join(map(repr, sorted(known)[:10]))})",
+                fix="A fixed effect has no estimate for a new level: predict only rows with known levels, or refit "
+                    "with data that contain it.",
+            )
+    return argument_error("predict", "newdata", "a DataFrame the model's fixed part can be evaluated on", newdata,
+                          detail=str(exc).splitlines()[0])
 
 
 def _rhs_matrix(model_spec, data: pd.DataFrame) -> np.ndarray:
