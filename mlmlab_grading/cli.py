@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="bytes of output per cell (default 1e7)")
     p.add_argument("--memory-limit", type=_positive(int), default=4096, help="MB of memory per kernel (default 4096)")
     p.add_argument("--workers", type=_positive(int), default=None, help="parallel submissions (default: cores)")
+    p.add_argument("--lms", choices=["canvas", "moodle"], default=None,
+                   help="also write OUT/canvas.csv or OUT/moodle.csv for the LMS's grade import")
+    p.add_argument("--roster", default=None, help="with --lms: CSV with a 'student' column and the LMS's "
+                                                  "account columns")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code WITHOUT bubblewrap, as you, with your files and network "
                         "(only for submissions you trust)")
@@ -59,6 +63,10 @@ def main(argv=None) -> int:
     """Run the command; returns the exit code (0 all graded, 1 some not graded, 2 not started)."""
     try:
         args = _parser().parse_args(argv)
+        if args.roster and not args.lms:
+            raise GradingError("--roster goes with --lms canvas or --lms moodle.")
+        if args.roster and not Path(args.roster).is_file():
+            raise GradingError(f"--roster {args.roster} does not exist; pass the roster CSV exported from the LMS.")
         report = run(args.assignment, args.submissions, args.out, masters=args.masters,
                      time_limit=args.time_limit, cell_timeout=args.cell_timeout, max_output=args.max_output,
                      memory_limit=args.memory_limit, workers=args.workers, sandbox=not args.no_sandbox)
@@ -66,6 +74,15 @@ def main(argv=None) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     book = report.graded
+    if args.lms:
+        from mlmlab_grading.export import ExportError, lms_csv
+
+        try:
+            table, notes = lms_csv(report.book, args.lms, args.roster)
+            table.to_csv(Path(args.out) / f"{args.lms}.csv", index=False, lineterminator="\n")
+            report.notes += [f"{args.lms}.csv written ({len(table)} row(s))"] + notes
+        except ExportError as exc:
+            report.notes.append(f"{args.lms}.csv NOT written: {exc}")
     counts = book["status"].value_counts().reindex(list(STATUSES), fill_value=0)
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n or s in ("ok", "error", "timeout"))
     name = book["assignment"].iloc[0]

@@ -19,6 +19,7 @@ import pandas as pd
 
 from mlmlab._checks import argument_error, check_positive_int
 from mlmlab_grading import assign as _assign
+from mlmlab_grading import export as _export
 from mlmlab_grading import sandbox as _sandbox
 
 __all__ = ["grade", "run", "Report", "GradingError", "GRADEBOOK_COLUMNS", "STATUSES", "NOT_GRADED"]
@@ -237,11 +238,14 @@ def _kill_kernel(pid, scratch: Path) -> None:
 
 def _clean_state(raw) -> dict:
     """The worker's progress file, validated (it is written from inside the submission's sandbox)."""
-    state = {"answers": "{}", "events": [], "cells_run": 0, "kernel_pid": None, "finished": False}
+    state = {"answers": "{}", "at_check": {}, "events": [], "cells_run": 0, "kernel_pid": None,
+             "finished": False}
     if not isinstance(raw, dict):
         return state
     if isinstance(raw.get("answers"), str):
         state["answers"] = raw["answers"]
+    if isinstance(raw.get("at_check"), dict):
+        state["at_check"] = {k: v for k, v in raw["at_check"].items() if isinstance(k, str) and isinstance(v, str)}
     if isinstance(raw.get("cells_run"), int):
         state["cells_run"] = raw["cells_run"]
     if isinstance(raw.get("kernel_pid"), int):
@@ -317,20 +321,21 @@ def _execute(nb_path: Path, scratch: Path, ctx: _Context) -> dict:
     return state
 
 
-def _run_tests(answers: str, ctx: _Context) -> tuple[dict | None, str]:
+def _run_tests(answers: str, at_check: dict, ctx: _Context) -> tuple[dict | None, str]:
     """This submission's results from its own fresh ``python -I`` process (None and why, if it failed)."""
     folder = Path(tempfile.mkdtemp(prefix="t-", dir=ctx.scratch_root))  # not the submission's scratch
     try:
-        return _run_tests_in(answers, folder, ctx)
+        return _run_tests_in(answers, at_check, folder, ctx)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run_tests_in(answers: str, folder: Path, ctx: _Context) -> tuple[dict | None, str]:
+def _run_tests_in(answers: str, at_check: dict, folder: Path, ctx: _Context) -> tuple[dict | None, str]:
     shutil.copy(_PACKAGE / "runner.py", folder / "runner.py")
     env = _sandbox.minimal_env(folder)
     cmd = ctx.sandbox.wrap([sys.executable, "-I", str(folder / "runner.py")], folder, hide=ctx.hide)
-    request = {"tests": ctx.build.tests, "answers": answers, "plain_source": ctx.plain_source}
+    request = {"tests": ctx.build.tests, "answers": answers, "at_check": at_check,
+               "plain_source": ctx.plain_source}
     try:
         done = subprocess.run(cmd, cwd=str(folder), input=json.dumps(request).encode(), env=env,
                               capture_output=True, timeout=_RUNNER_SECONDS, start_new_session=True)
@@ -382,7 +387,7 @@ def _grade_one(sub: Submission, ctx: _Context) -> dict:
         nbformat.write(nb, nb_path)
         state = _execute(nb_path, scratch, ctx)
         graded["events"] = state["events"]
-        results, problem = _run_tests(state["answers"], ctx)
+        results, problem = _run_tests(state["answers"], state["at_check"], ctx)
         if results is None:
             graded["problem"] = problem
             return graded
@@ -660,10 +665,16 @@ def run(assignment, submissions, out, *, masters=None, time_limit=600, cell_time
         try:
             for stale in feedback_dir.glob(f"{glob_escape(name)}.*"):
                 stale.unlink()
-            (feedback_dir / f"{name}.txt").write_text(_feedback(g["student"], b, g, row["score"]),
-                                                      encoding="utf-8", errors="backslashreplace")
+            text = _feedback(g["student"], b, g, row["score"])
+            (feedback_dir / f"{name}.txt").write_text(text, encoding="utf-8", errors="backslashreplace")
+            (feedback_dir / f"{name}.html").write_text(_export.feedback_html(text, g["student"]),
+                                                       encoding="utf-8", errors="backslashreplace")
         except OSError as exc:
             notes.append(f"{g['student']}: feedback could not be written ({exc})")
+    try:
+        _export.write_class_stats(book, out, b.points)
+    except Exception as exc:  # statistics are a convenience: never lose a grading run over them
+        notes.append(f"class statistics could not be written ({type(exc).__name__}: {exc})")
     return Report(book=book, graded=new, skipped=skipped, ignored=ignored, notes=notes,
                   sandbox=box.description)
 

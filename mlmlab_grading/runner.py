@@ -8,6 +8,9 @@ line with the results per question on stdout. One process per submission: an
 answer that cannot be rebuilt, or anything else that goes wrong here, costs that
 submission only.
 
+A question whose ``grader.check`` ran is graded on the export taken right after its last
+such check (``at_check``), as otter's own grading does; any other question on the final state.
+
 The tests are otter-grader exception-based test files, run by otter's own
 :class:`otter.test_files.ExceptionTestFile`. Each test case gets freshly rebuilt
 plain values (so one test cannot change what the next one sees) and imports
@@ -65,7 +68,7 @@ def _import_test_files():
     return ExceptionTestFile
 
 
-def run(tests, answers_json, plain_source):
+def run(tests, answers_json, plain_source, at_check=None):
     """Results per question of ``tests`` on the answers in ``answers_json``.
 
     Parameters
@@ -76,6 +79,9 @@ def run(tests, answers_json, plain_source):
         The export of one submission (:func:`mlmlab_grading.plain.dumps`).
     plain_source : str
         Source text of :mod:`mlmlab_grading.plain`.
+    at_check : dict, optional
+        Question -> the export right after its last ``grader.check`` that ran without error.
+        A question found here is graded on those values (otter's policy), others on ``answers_json``.
 
     Returns
     -------
@@ -89,12 +95,20 @@ def run(tests, answers_json, plain_source):
         test_file = ExceptionTestFile.from_string(source, path=question)
         cases = []
         names = [n for tc in test_file.test_cases for n in tc.body._get_func_params()]
-        notes = _notes(plain, plain["loads"](answers_json), names)
+        checked = (at_check or {}).get(question)
+        graded_json = checked if checked is not None else answers_json
+        notes = _notes(plain, plain["loads"](graded_json), names)
+        if checked is not None:
+            now, then = plain["loads"](answers_json), plain["loads"](checked)
+            changed = [n for n in dict.fromkeys(names) if repr(now.get(n)) != repr(then.get(n))]
+            if changed:
+                notes.append(f"graded on the value(s) of {', '.join(changed)} when grader.check(\"{question}\") "
+                             "last ran; changed later without checking again")
         for tc in test_file.test_cases:
             passed, message = True, ""
             sink = io.StringIO()
             try:
-                env = plain["loads"](answers_json)
+                env = plain["loads"](graded_json)
                 with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
                     tc.body.call_func(env)
             except Exception as exc:  # a failing test may raise anything
@@ -118,7 +132,8 @@ def run(tests, answers_json, plain_source):
 def main():
     """Read the request from stdin, write the results as one JSON line."""
     request = json.load(sys.stdin)
-    out = run(request["tests"], request["answers"], request["plain_source"])
+    at_check = request.get("at_check") if isinstance(request.get("at_check"), dict) else {}
+    out = run(request["tests"], request["answers"], request["plain_source"], at_check)
     sys.stdout.write(json.dumps(out, sort_keys=True) + "\n")
     sys.stdout.flush()
     return 0

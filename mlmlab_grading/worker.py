@@ -16,7 +16,10 @@ Every code cell runs in order in a new IPython kernel whose working directory is
 ``workdir`` (a scratch copy; the submission itself is never touched). After
 each cell, a small export request (not stored in the kernel's history) turns the
 variables in ``names`` into plain JSON (:mod:`mlmlab_grading.plain`), so answers given
-before a crash, a kernel exit or an endless loop still count. The progress file
+before a crash, a kernel exit or an endless loop still count. The export right after a
+cell that runs ``grader.check("qN")`` without error is kept for that question
+(``at_check``): like otter's own grading, a checked question is graded on the values
+its last check saw, an unchecked one on the final state. The progress file
 is rewritten after every cell; the grader reads it even if this process is killed.
 
 Cells that raise do not stop the run (later answers still count). A cell that
@@ -28,6 +31,7 @@ seconds have passed. The kernel's address space is capped at ``memory_limit`` MB
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import sys
@@ -35,6 +39,7 @@ import time
 from queue import Empty
 
 EXPORT_MARK = "<<mlmlab-grader-export>>"
+
 RECOVER_SECONDS = 5.0
 EXPORT_SECONDS = 30.0
 PRELOAD_SECONDS = 120.0
@@ -59,6 +64,21 @@ def _preload_code(plain_source: str) -> str:
         "del __mlmlab_make_exporter"
     )
     return "\n".join(lines) + "\n"
+
+
+def _checked_questions(source: str) -> list[str]:
+    """Questions of the ``grader.check("qN")`` calls in a cell's code (not in comments or strings)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "check"
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "grader"
+                and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            found.append(node.args[0].value)
+    return found
 
 
 def _first_line(source: str) -> str:
@@ -234,7 +254,8 @@ def execute(request: dict) -> dict:
     start = time.monotonic()
     deadline = start + float(request["time_limit"])
     _limit_memory(request.get("memory_limit"))
-    state = {"answers": "{}", "events": [], "cells_run": 0, "kernel_pid": None, "finished": False}
+    state = {"answers": "{}", "at_check": {}, "events": [], "cells_run": 0, "kernel_pid": None,
+             "finished": False}
     progress = request["progress"]
     nb = nbformat.read(request["notebook"], as_version=4)
     code_cells = [(i, c) for i, c in enumerate(nb.cells)
@@ -286,6 +307,11 @@ def execute(request: dict) -> dict:
             payload = _parse_export(chunks) if exported["outcome"] == "done" else None
             if payload is not None:
                 state["answers"] = payload
+            if result["error"] is None and result["outcome"] == "done":
+                # otter's policy (Gradescope, `otter grade`): a question is graded on the values
+                # its last grader.check("q") that ran without error saw
+                for question in _checked_questions(source):
+                    state["at_check"][question] = state["answers"]
             _write(progress, state)
             if not kernel.alive():
                 state["events"].append({"kind": "kernel_died", **where})

@@ -79,6 +79,10 @@ EXPECTED = {
     # problem 7: a numpy bytes array in q2_choice used to make every later export fail (q1 and q3
     # then scored 0, "not defined"); now it is exported as data and only q2 is wrong.
     "bytes_answer": (4, "ok", 2, 0, 2),
+    # problem 5: one policy with otter's own grading (Gradescope, the bundle): a checked question is
+    # graded on the values its last grader.check saw. mean_yield is set to 0 after its check (q1
+    # keeps 2 points; the final state would give 1); q2 is changed to "c" and checked again (0.5).
+    "changed_after_check": (4.5, "ok", 2, 0.5, 2),
     # problem 8: a notebook of assignment 01 is not graded as this one
     "other_assignment": (0, "wrong_assignment", 0, 0, 0),
     # problem 8: shouty.IPYNB is graded; so is a folder holding one notebook (nbgrader's layout)
@@ -182,6 +186,9 @@ def test_feedback_explains_what_happened(graded):
     assert "This notebook is assignment 01_why_multilevel, not 90_fixture" in fb["other_assignment"]
     assert "not defined" not in fb["bytes_answer"]
     assert "stopped answering Jupyter properly after code cell 5" in fb["broken_kernel"]
+    assert ('note: graded on the value(s) of mean_yield when grader.check("q1") last ran; changed later '
+            'without checking again') in fb["changed_after_check"]
+    assert "grader.check(\"q2\") last ran" not in fb["changed_after_check"]
     # hidden tests report their failure message (with the tolerance), never their source or the answer
     assert "mean_yield is not the mean Yield (tolerance 0.01)." in fb["tampering"]
     for text in fb.values():
@@ -475,6 +482,17 @@ def test_plain_one_bad_answer_never_costs_the_others():
     assert _plain.loads("not json") == {} and _plain.loads("[1]") == {}
 
 
+def test_runner_grades_a_checked_question_on_its_checked_values():
+    b = _assign.build(MASTERS / "90_fixture.ipynb")
+    final = _plain.dumps({"mean_yield": 0.0, "q2_choice": "b"}, b.answer_names)
+    at_q1 = _plain.dumps({"mean_yield": 1527.5, "q2_choice": "a"}, b.answer_names)
+    res = _run_tests(b.tests, final, PLAIN_SOURCE, {"q1": at_q1})
+    assert res["q1"]["score"] == 2.0 and res["q2"]["score"] == 1.0
+    assert res["q1"]["notes"] == ['graded on the value(s) of mean_yield when grader.check("q1") last ran; '
+                                  'changed later without checking again']
+    assert run_tests(b.tests, final)["q1"]["score"] == 1.0  # unchecked: the final state
+
+
 def test_runner_survives_an_unrebuildable_answer():
     b = _assign.build(MASTERS / "90_fixture.ipynb")
     answers = '{"mean_yield": 1527.5, "q2_choice": {"__dict__": [[{"__dataframe__": 1}, 1]]}, "batch_means": 3}'
@@ -562,3 +580,77 @@ def test_what_counts_as_a_notebook():
         assert grading._read_notebook(raw) is None, raw
 
 
+
+
+# ---- exports: LMS files, class statistics, HTML feedback -----------------------------------------
+
+from mlmlab_grading import export as _export  # noqa: E402
+
+
+def _book() -> pd.DataFrame:
+    return pd.DataFrame({"student": ["ada", "bo", "cy"], "assignment": "90_fixture", "score": [5.0, 2.5, 0.0],
+                         "max_score": 5.0, "status": ["ok", "error", "invalid"], "q1": [2.0, 2.0, 0.0],
+                         "q2": [1.0, 0.5, 0.0], "q3": [2.0, 0.0, 0.0]})
+
+
+def test_canvas_export_follows_the_roster(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student,Student,ID,SIS User ID,SIS Login ID,Section\n"
+                      "ada,Lovelace Ada,11,s1,ada,A\nbo,Bo Li,12,s2,bo,A\ndee,Dee Dee,13,s3,dee,B\n")
+    table, notes = _export.lms_csv(_book(), "canvas", roster)
+    assert list(table.columns) == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "90_fixture"]
+    assert table.iloc[0].tolist() == ["    Points Possible", "", "", "", "", "5"]
+    assert table.iloc[1:].values.tolist() == [["Lovelace Ada", "11", "s1", "ada", "A", "5"],
+                                              ["Bo Li", "12", "s2", "bo", "A", "2.5"],
+                                              ["Dee Dee", "13", "s3", "dee", "B", ""]]
+    assert notes == ["graded but not on the roster (left out): cy",
+                     "on the roster without a submission (empty grade): dee"]
+
+
+def test_moodle_export_and_roster_errors(tmp_path):
+    table, notes = _export.lms_csv(_book(), "moodle")
+    assert table.values.tolist() == [["ada", "5"], ["bo", "2.5"], ["cy", "0"]]
+    assert list(table.columns) == ["ID number", "90_fixture"] and notes
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,email\nada,a@x\n")
+    with pytest.raises(_export.ExportError, match=r"has no 'student' column .*; its columns are: name, email"):
+        _export.lms_csv(_book(), "moodle", bad)
+    bad.write_text("student,name\nada,Ada\n")
+    with pytest.raises(_export.ExportError, match=r"a Moodle roster needs one of the columns ID number"):
+        _export.lms_csv(_book(), "moodle", bad)
+
+
+def test_class_stats_leave_out_ungraded_rows(tmp_path):
+    _export.write_class_stats(_book(), tmp_path, {"q1": 2.0, "q2": 1.0, "q3": 2.0})
+    stats = pd.read_csv(tmp_path / "class_stats.csv").set_index("question")
+    assert stats.loc["total", "n"] == 2 and stats.loc["total", "mean"] == 3.75
+    assert stats.loc["q1", "share_full"] == 1.0 and stats.loc["q3", "share_zero"] == 0.5
+    assert (tmp_path / "class_stats.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_html_feedback_escapes_and_keeps_the_text():
+    text = "Assignment 90: feedback for <ada>\nScore: 1 / 5\n  FAILED: q1 - 2 (hidden test), 1 pt\n      x < 1\n"
+    page = _export.feedback_html(text, "<ada>")
+    assert "<title>Assignment 90: feedback for &lt;ada&gt;</title>" in page
+    assert '<div class="failed">  FAILED: q1 - 2 (hidden test), 1 pt</div>' in page and "x &lt; 1" in page
+
+
+@pytest.mark.slow
+def test_a_grading_run_writes_html_feedback_and_class_stats(graded):
+    out = graded["out"]
+    pages = {p.stem: p.read_text() for p in (out / "feedback").glob("*.html")}
+    assert set(pages) == set(EXPECTED)
+    for page in pages.values():
+        assert "def test_" not in page and "assert " not in page and "1527.5" not in page
+    stats = pd.read_csv(out / "class_stats.csv").set_index("question")
+    assert list(stats.index) == ["q1", "q2", "q3", "total"]
+    assert stats.loc["total", "n"] == len(EXPECTED) - 2  # invalid and wrong_assignment left out
+    assert (out / "class_stats.png").exists()
+
+
+def test_only_real_grader_check_calls_count():
+    from mlmlab_grading.worker import _checked_questions
+
+    assert _checked_questions('x = 1\ngrader.check("q1")\nprint(grader.check("q2"))') == ["q1", "q2"]
+    assert _checked_questions('x = 0  # changed after grader.check("q1")\ns = \'grader.check("q3")\'') == []
+    assert _checked_questions("grader.check(") == []
