@@ -654,3 +654,25 @@ def test_only_real_grader_check_calls_count():
     assert _checked_questions('x = 1\ngrader.check("q1")\nprint(grader.check("q2"))') == ["q1", "q2"]
     assert _checked_questions('x = 0  # changed after grader.check("q1")\ns = \'grader.check("q3")\'') == []
     assert _checked_questions("grader.check(") == []
+
+
+def test_a_grader_failure_costs_one_row_and_is_reported(monkeypatch, tmp_path):
+    """Problem 1: whatever goes wrong while grading one submission gives that row status 'failed'
+    (and the command a non-zero exit), never an exception that loses the others."""
+    b = _assign.build(MASTERS / "90_fixture.ipynb")
+    ctx = grading._Context(b, {"time_limit": 10.0, "cell_timeout": 5.0, "max_output": 1000, "memory_limit": 512},
+                           tmp_path, _sandbox.Sandbox(None, False, "none"), [], PLAIN_SOURCE)
+
+    def boom(*args):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(grading, "_execute", boom)
+    got = grading._grade_one(grading.Submission("ada", SUBMISSIONS / "correct.ipynb"), ctx)
+    assert got["status"] == "failed" and "grader error RuntimeError: disk full" in got["problem"]
+    text = grading._feedback("ada", b, got, 0.0)
+    assert "could not be graded because of a problem on the grading side" in text
+    monkeypatch.setattr(grading, "_execute", lambda *a: {"answers": "{}", "at_check": {}, "events": []})
+    monkeypatch.setattr(grading, "_run_tests", lambda *a: (None, "the test process failed (exit code 1: x)"))
+    got = grading._grade_one(grading.Submission("bo", SUBMISSIONS / "correct.ipynb"), ctx)
+    assert got["status"] == "failed" and got["problem"].startswith("the test process failed")
+    assert list(tmp_path.iterdir()) == []  # scratch folders removed
