@@ -104,6 +104,60 @@ describe <- function(m, dataset, formula) {
   )
 }
 
+## Models of the design checks (tests/test_design_defects.py) ---------------------------------------
+## Formulas written as in R whose Python reading used to differ (I(x^2), scale(x)) and predictors of large
+## magnitude. Columns in `derive` are computed from the shipped data (Python computes the same doubles).
+## `Rscript tools/lme4_reference.R --only design_models` recomputes just this section and writes it into the
+## existing tests/reference/lme4.json, leaving every other entry as it is.
+design_specs <- list(
+  sleepstudy_quadratic = list("sleepstudy", "Reaction ~ Days + I(Days^2) + (1 | Subject)", TRUE),
+  sleepstudy_scale     = list("sleepstudy", "Reaction ~ scale(Days) + (1 | Subject)", TRUE),
+  sleepstudy_days_1e14 = list("sleepstudy", "Reaction ~ Days_1e14 + (1 | Subject)", TRUE,
+                              c(Days_1e14 = "Days * 1e14")),
+  sleepstudy_days_ns   = list("sleepstudy", "Reaction ~ t_ns + (1 | Subject)", TRUE,
+                              c(t_ns = "1704067200e9 + Days * 86400e9"))
+)
+
+design_section <- function() {
+  out <- list()
+  for (id in names(design_specs)) {
+    s <- design_specs[[id]]
+    derive <- if (length(s) >= 4) s[[4]] else character(0)
+    d <- datasets[[s[[1]]]]
+    for (col in names(derive)) d[[col]] <- eval(parse(text = derive[[col]]), d)
+    for (reml in s[[3]]) {
+      key <- paste0(id, if (reml) "_reml" else "_ml")
+      m <- lmer(as.formula(s[[2]]), data = d, REML = reml)
+      entry <- describe(m, s[[1]], s[[2]])
+      derived <- if (length(derive)) as.list(derive) else setNames(list(), character(0))  # {} in the JSON
+      out[[key]] <- append(entry, list(derive = derived), after = 3)
+      cat(sprintf("%-36s logLik %12.4f  singular %s\n", key, as.numeric(logLik(m)), isSingular(m)))
+    }
+  }
+  out
+}
+
+write_reference <- function(out, path) {
+  writeLines(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "null", pretty = TRUE),
+             path, useBytes = TRUE)
+  cat("wrote", path, "\n")
+}
+
+# Splice (or replace) the design_models section, the last one, into the existing file as text: every other
+# entry keeps its bytes (a read_json/toJSON round trip would re-box length-1 arrays).
+if (identical(commandArgs(trailingOnly = TRUE), c("--only", "design_models"))) {
+  path <- file.path("tests", "reference", "lme4.json")
+  old <- readLines(path, warn = FALSE)
+  start <- grep('^  "design_models": \\{', old)
+  keep <- if (length(start)) old[seq_len(start - 1)] else old[-length(old)]  # drop the old section or the final "}"
+  keep[length(keep)] <- sub(",?$", ",", keep[length(keep)])
+  section <- strsplit(jsonlite::toJSON(list(design_models = design_section()), auto_unbox = TRUE, digits = NA,
+                                       null = "null", na = "null", pretty = TRUE), "\n")[[1]]
+  writeLines(c(keep, section[-1]), path, useBytes = TRUE)
+  cat("wrote the design_models section of", path, "\n")
+  quit(save = "no")
+}
+
 fits <- list()
 models <- list()
 for (id in names(specs)) {
@@ -328,11 +382,10 @@ out <- list(
   anova = anovas,
   icc = icc_out,
   extra = extra,
-  lesson_models = lesson_models
+  lesson_models = lesson_models,
+  design_models = design_section()
 )
 
 path <- file.path("tests", "reference", "lme4.json")
 dir.create(dirname(path), showWarnings = FALSE, recursive = TRUE)
-writeLines(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "null", pretty = TRUE),
-           path, useBytes = TRUE)
-cat("wrote", path, "\n")
+write_reference(out, path)
