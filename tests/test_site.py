@@ -138,3 +138,103 @@ def test_math_is_rendered_and_plots_are_shown(pages, site):
         images = [src for tag, src in pages[html_path].links if tag == "img" and "_images/" in src]
         assert len(images) >= _outputs(lesson, "image/png"), f"{lesson.name}: plots missing from the page"
     assert 'class="math' in (output / "notebooks" / "00_start_here.html").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ offline, launch box, times, plumbing
+
+def test_pages_load_nothing_from_the_network(pages, site):
+    output, _ = site
+    remote = [f"{path.relative_to(output)}: <{tag}> {link}" for path, page in pages.items()
+              for tag, link in page.links if tag != "a" and urlsplit(link).scheme in ("http", "https", "")
+              and urlsplit(link).netloc]
+    assert remote == [], "pages load resources from the network:\n" + "\n".join(remote[:20])
+    assert (output / "_static" / "mathjax" / "tex-mml-chtml.js").is_file(), "MathJax is not on the site"
+
+
+def test_launch_box_follows_the_hosting_setting(site):
+    output, _ = site
+    hosting = build_site.HOSTING
+    for folder, paths in build_site.sources().items():
+        for path in paths:
+            html = (output / folder / f"{path.stem}.html").read_text(encoding="utf-8")
+            box = re.search(r'<div class="mlmlab-launch[^"]*">(.*?)</div>', html, flags=re.S)
+            assert box, f"{folder}/{path.name}: no launch box"
+            text = " ".join(re.sub(r"<[^>]+>", " ", box.group(1)).split())
+            assert "Download notebook" in text and "download=" in box.group(1), f"{path.name}: no download"
+            binder = hosting.binder_url(f"{folder}/{path.name}")
+            if binder is None:
+                assert "Launch on Binder" not in box.group(1) and "git-pull" not in box.group(1)
+                assert "HOSTING" in text, f"{folder}/{path.name}: no sentence on how to set the hosting"
+            else:
+                assert binder.replace("&", "&amp;") in box.group(1), f"{folder}/{path.name}: Binder link missing"
+
+
+def test_hosting_links():
+    hosting = build_site.Hosting(repository="https://github.com/org/course", branch="dev",
+                                 jupyterhub="https://hub.example.edu/")
+    assert hosting.binder_url("notebooks/03_icc.ipynb") == (
+        "https://mybinder.org/v2/gh/org/course/dev?urlpath=lab%2Ftree%2Fnotebooks%2F03_icc.ipynb")
+    assert hosting.jupyterhub_url("exercises/03_icc.ipynb") == (
+        "https://hub.example.edu/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgithub.com%2Forg%2Fcourse"
+        "&branch=dev&urlpath=lab%2Ftree%2Fcourse%2Fexercises%2F03_icc.ipynb")
+    assert build_site.Hosting().binder_url("x.ipynb") is None
+    assert build_site.Hosting(repository="https://github.com/o/r").jupyterhub_url("x.ipynb") is None
+
+
+def _nb(*cells):
+    return {"cells": [{"cell_type": kind, "source": text, "metadata": {}, "outputs": []} for kind, text in cells],
+            "metadata": {}}
+
+
+def test_time_estimate_counts_prose_and_code_and_adds_run_time():
+    nb = _nb(("markdown", "word " * 400), ("code", "x = 1 " * 50), ("markdown", "<!-- nav -->\n" + "w " * 999))
+    assert build_site.reading_minutes(nb) == pytest.approx(400 / 200 + 150 / 100)
+    assert build_site.time_estimate(nb, None)[1] == "About 4 min reading"
+    assert build_site.time_estimate(nb, 130)[0] == "About 7 min: 4 min reading, 3 min running the code."
+
+
+def test_run_times_file_is_checked(tmp_path):
+    bad = tmp_path / "times.json"
+    bad.write_text('{"lessons": {"03_icc": 12}}')
+    with pytest.raises(ValueError, match="time_lessons.py"):
+        build_site.load_run_times(bad)
+    assert build_site.load_run_times(tmp_path / "missing.json") == {}
+
+
+def test_alt_text_comes_from_titles_or_the_plot_function():
+    summaries = {"plot_caterpillar": "Caterpillar plot of the random effects"}
+    assert build_site.alt_text('ax.set(title="Scores by school", xlabel="school")', summaries, None) == (
+        "Figure: Scores by school (x axis: school)")
+    assert build_site.alt_text("ax = plots.plot_caterpillar(ri)", summaries, "BLUPs") == (
+        "Figure: Caterpillar plot of the random effects")
+    assert build_site.alt_text("%matplotlib inline\nplt.plot(x)", summaries, "Data") == (
+        "Figure: Figure for the section “Data”")
+
+
+def test_plumbing_is_removed():
+    nb = _nb(("code", "# Initialize Otter\nimport otter\ngrader = otter.Notebook('x.ipynb')"),
+             ("markdown", "# Exercises 01 · Why"), ("code", "# NBVAL_IGNORE_OUTPUT\nprint(1)"))
+    build_site.hide_plumbing(nb)
+    assert [c["source"] for c in nb["cells"]] == ["# Exercises 01 · Why", "print(1)"]
+
+
+def test_widgets_become_their_saved_picture():
+    lesson = REPO / "notebooks" / "03_icc.ipynb"
+    nb = json.loads(lesson.read_text())
+    assert build_site.static_widgets(nb, {}) == _outputs(lesson, "application/vnd.jupyter.widget-view+json") > 0
+    shown = [o["data"]["text/html"] for c in nb["cells"] for o in c.get("outputs", [])
+             if "mlmlab-widget-static" in o.get("data", {}).get("text/html", "")]
+    assert shown and all('src="data:image/png;base64,iVBOR' in h and "alt=" in h for h in shown)
+    assert "τ00 = 2.0" in shown[0] and "widgets" not in nb["metadata"]
+    with pytest.raises(ValueError, match="make notebooks"):
+        build_site.static_widget_html({}, "0" * 32, "alt")
+
+
+def test_time_lessons_merges_entries(tmp_path):
+    import time_lessons
+
+    out = tmp_path / "times.json"
+    time_lessons.record({"00_start_here": 5.04}, out)
+    data = time_lessons.record({"03_icc": 40.0}, out)
+    assert data["lessons"]["00_start_here"]["seconds"] == 5.0 and data["lessons"]["03_icc"]["seconds"] == 40.0
+    assert build_site.load_run_times(out) == {"00_start_here": 5.0, "03_icc": 40.0}

@@ -187,8 +187,8 @@ def load_run_times(path: Path = LESSON_TIMES) -> dict[str, float]:
                          f"as written by tools/time_lessons.py ({error})") from error
 
 
-def time_estimate(nb: dict, run_seconds: float | None) -> str:
-    """One sentence with the estimated time of a notebook, e.g. "About 25 min: 20 min reading, 5 min running."
+def time_estimate(nb: dict, run_seconds: float | None) -> tuple[str, str]:
+    """The estimated time of a notebook: a sentence for its page and a short form for the contents table.
 
     Parameters
     ----------
@@ -196,12 +196,18 @@ def time_estimate(nb: dict, run_seconds: float | None) -> str:
         The notebook (JSON).
     run_seconds : float or None
         Its measured run time; ``None`` when it was never measured (or the notebook is not run as a whole).
+
+    Returns
+    -------
+    tuple of str
+        E.g. ``("About 25 min: 20 min reading, 5 min running the code.", "About 25 min")``.
     """
     reading = max(1, math.ceil(reading_minutes(nb)))
     if run_seconds is None:
-        return f"About {reading} min reading (run time not measured yet)."
+        return f"About {reading} min reading (run time not measured yet).", f"About {reading} min reading"
     running = max(1, math.ceil(run_seconds / 60))
-    return f"About {reading + running} min: {reading} min reading, {running} min running the code."
+    total = reading + running
+    return f"About {total} min: {reading} min reading, {running} min running the code.", f"About {total} min"
 
 
 # ------------------------------------------------------------------------------------------ plumbing
@@ -497,6 +503,7 @@ class Page:
     title: str
     description: str
     estimate: str
+    short_estimate: str
 
 
 def web_copy(path: Path, folder: str, hosting: Hosting, run_times: dict[str, float],
@@ -504,11 +511,11 @@ def web_copy(path: Path, folder: str, hosting: Hosting, run_times: dict[str, flo
     """The notebook at ``path`` prepared for the site (see the module docstring) and its contents entry."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     run_seconds = run_times.get(path.stem) if folder == "notebooks" else None
-    estimate = time_estimate(nb, run_seconds)
+    estimate, short = time_estimate(nb, run_seconds)
     if folder == "exercises":
         estimate = estimate.replace(" (run time not measured yet)", ", plus the time to answer")
     page = Page(folder, path, title_of(nb), nb.get("metadata", {}).get("mlmlab", {}).get("description", ""),
-                estimate)
+                estimate, short)
     web = copy.deepcopy(nb)
     hide_plumbing(web)
     add_alt_text(web, summaries)
@@ -525,7 +532,7 @@ def contents_table(pages: list[Page]) -> str:
         lesson = f"[{page.title}](notebooks/{page.path.name})" + (f"<br>{page.description}" if page.description else "")
         practice = exercises.get(page.path.stem)
         link = f"[Exercises](exercises/{practice.path.name})" if practice else "—"
-        rows.append(f"| {lesson} | {page.estimate} | {link} |".replace("\n", " "))
+        rows.append(f"| {lesson} | {page.short_estimate} | {link} |".replace("\n", " "))
     return "\n".join(rows)
 
 
