@@ -238,3 +238,9 @@ def test_time_lessons_merges_entries(tmp_path):
     data = time_lessons.record({"03_icc": 40.0}, out)
     assert data["lessons"]["00_start_here"]["seconds"] == 5.0 and data["lessons"]["03_icc"]["seconds"] == 40.0
     assert build_site.load_run_times(out) == {"00_start_here": 5.0, "03_icc": 40.0}
+
+
+def test_widget_summaries_name_what_they_draw():
+    summaries = {"icc_widget": "Sliders that redraw :func:`draw_icc`", "draw_icc": "Boxplots of the ``groups``"}
+    assert build_site._plain_summary(summaries["icc_widget"], summaries) == "Boxplots of the groups"
+    assert build_site._plain_summary("Curve of :func:`mlmlab.other`", summaries) == "Curve of mlmlab.other"

@@ -299,10 +299,20 @@ def alt_text(source: str, summaries: dict[str, str], section: str | None) -> str
     if labels["title"]:
         text = "; ".join(labels["title"])
     else:
-        known = [summaries[name] for name in labels["calls"] if name in summaries]
+        known = [_plain_summary(summaries[name], summaries) for name in labels["calls"] if name in summaries]
         text = known[0] if known else (f"Figure for the section “{section}”" if section else "Figure")
     axes = [f"{axis[0]} axis: {labels[axis][-1]}" for axis in ("xlabel", "ylabel") if labels[axis]]
     return "Figure: " + text + (f" ({'; '.join(axes)})" if axes else "")
+
+
+def _plain_summary(summary: str, summaries: dict[str, str]) -> str:
+    """A docstring summary as plain words: a widget's summary that only names the function drawing its
+    figure (":func:`draw_x`") is replaced by that function's summary; other markup is dropped."""
+    drawn = re.search(r":func:`~?\.?([A-Za-z_][\w.]*)`", summary)
+    name = drawn.group(1).rsplit(".", 1)[-1] if drawn else None
+    if name in summaries and ":func:" not in summaries[name]:
+        summary = summaries[name]
+    return re.sub(r":\w+:`~?([^`]+)`", r"\1", summary).replace("`", "")
 
 
 def _heading(cell: dict) -> str | None:
