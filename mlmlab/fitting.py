@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import patsy
+from scipy import sparse
 from statsmodels.regression.mixed_linear_model import MixedLM
 
 from mlmlab._checks import argument_error, check_data, check_numeric_column
@@ -528,6 +529,17 @@ def _guarded_fit(model: MixedLM, *, reml: bool, start_params=None):
             break
     messages = []
     good = [r for r in runs if r.ok]
+    if not good:
+        rescaled = _rescaled_run(model, reml=reml)
+        if rescaled is not None:
+            runs.append(rescaled)
+            if rescaled.ok:
+                good = [rescaled]
+                messages.append(
+                    "Every optimizer failed on the random-effect columns as given (their values are large or small); "
+                    "mlmlab fitted the model with those columns rescaled to unit size and finished on your scale from "
+                    f"that optimum ({rescaled.name}). The numbers are on your scale."
+                )
     if good:
         best = max(good, key=lambda r: r.llf)
         converged = True
@@ -571,6 +583,60 @@ def _guarded_fit(model: MixedLM, *, reml: bool, start_params=None):
     info = {"optimizer": chosen.name, "converged": converged, "messages": messages,
             "runs": [(r.name, r.llf, r.converged, r.error) for r in runs]}
     return chosen.result, info
+
+
+#: A random-effect column whose root mean square lies outside [1/RESCALE_RATIO, RESCALE_RATIO] is rescaled
+#: when every optimizer failed on the model as given (see :func:`_rescaled_run`).
+RESCALE_RATIO = 3.0
+
+
+def _rms(mat) -> np.ndarray:
+    """Root mean square of each column of a dense or sparse matrix (1 for an all-zero column)."""
+    sq = mat.multiply(mat).mean(axis=0) if sparse.issparse(mat) else np.mean(np.asarray(mat, dtype=float) ** 2, axis=0)
+    out = np.sqrt(np.asarray(sq, dtype=float).ravel())
+    return np.where(out > 0, out, 1.0)
+
+
+def _rescaled_run(model: MixedLM, *, reml: bool):
+    """Fit ``model`` with its random-effect columns scaled to unit size, then finish on the user's scale.
+
+    A random slope on a covariate with SD ≈ 10 whose variance is zero at the optimum can make every
+    statsmodels optimizer fail (singular matrices on the way to the boundary), while the same model on
+    x/10 fits. Scaling column c by 1/s_c changes nothing but the parameterisation: the covariance of
+    the scaled effects is D G D with D = diag(s), so G = D⁻¹ G_scaled D⁻¹ (a variance component: v/s²).
+    The optimizers of ``OPTIMIZERS`` run on the scaled model; its best optimum, mapped back, is the start
+    of an lbfgs run (and the polish) on ``model`` itself, so the result is an ordinary fit of ``model``.
+
+    Returns
+    -------
+    _Run or None
+        The run on ``model`` started at the scaled optimum; None when no column is badly scaled
+        (rescaling cannot help) or no scaled run converged.
+    """
+    from statsmodels.regression.mixed_linear_model import MixedLMParams, VCSpec
+
+    vc = model.exog_vc
+    re_scale = _rms(model.exog_re) if model.exog_re is not None else np.ones(0)
+    vc_scale = [float(np.sqrt(np.mean([np.mean(np.square(_rms(m))) for m in mats]))) for mats in vc.mats]
+    every = np.concatenate([re_scale, vc_scale])
+    if not np.any((every > RESCALE_RATIO) | (every < 1 / RESCALE_RATIO)):
+        return None
+    scaled = MixedLM(model.endog, model.exog, model.groups, exog_re=model.exog_re / re_scale,
+                     exog_vc=VCSpec(vc.names, vc.colnames, [[m / c for m in mats] for mats, c in zip(vc.mats, vc_scale)]),
+                     use_sqrt=model.use_sqrt)
+    runs = [_run(scaled, method, reml=reml) for method in OPTIMIZERS]
+    ok = [r for r in runs if r.ok]
+    if not ok:
+        return None
+    best = max(ok, key=lambda r: r.llf).result.params_object  # relative to σ², like statsmodels' packed parameters
+    cov_re = best.cov_re / np.outer(re_scale, re_scale)
+    vcomp = np.asarray(best.vcomp, dtype=float) / np.square(vc_scale)
+    # A tiny floor keeps statsmodels' square-root parameterisation defined at a zero variance.
+    cov_re = cov_re + 1e-8 * np.eye(cov_re.shape[0]) * max(float(np.max(np.diag(cov_re), initial=0.0)), 1.0)
+    vcomp = np.maximum(vcomp, 1e-8 * max(float(np.max(vcomp, initial=0.0)), 1.0))
+    start = MixedLMParams.from_components(fe_params=np.asarray(best.fe_params, dtype=float), cov_re=cov_re,
+                                          vcomp=vcomp).get_packed(use_sqrt=model.use_sqrt, has_fe=False)
+    return _run(model, ("lbfgs",), reml=reml, start_params=start, label="rescaled start→lbfgs")
 
 
 def _polish(model: MixedLM, run: _Run, *, reml: bool) -> _Run:

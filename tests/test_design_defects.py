@@ -14,7 +14,7 @@ import pytest
 
 from _lme4 import (REF, check_fixed_effects, check_loglik_and_criteria, check_random_effects_blups,
                    check_variance_components)
-from mlmlab import datasets, fit, r2_nakagawa
+from mlmlab import datasets, fit, fitting, r2_nakagawa
 from mlmlab.formula import EVAL_ENV, for_patsy, parse_formula, user_name
 
 DESIGN = REF["design_models"]
@@ -114,6 +114,56 @@ def test_duplicated_index_fits_and_reports_on_the_users_rows(sleep):
     np.testing.assert_allclose(m.fitted.to_numpy(), unique.fitted.to_numpy(), rtol=1e-6)
     np.testing.assert_allclose(m.predict(data).to_numpy(), m.fitted.to_numpy(), rtol=1e-10)
     r2_nakagawa(m)   # rebuilds the design from m.data
+
+
+# ----------------------------------------------------------------------------- 5. badly scaled random slope
+
+@pytest.fixture(scope="module")
+def sim_x10():
+    from pathlib import Path
+    data = pd.read_csv(Path(__file__).parent / "reference" / "data" / "lesson06_tutorial_sim.csv")
+    return data.assign(X10=data["X"] * 10, school=data["school"].astype(str))
+
+
+def test_zero_variance_slope_on_a_covariate_with_sd_10_matches_lme4(sim_x10):
+    m = _quiet_fit("Y ~ X10 + (X10 || school)", sim_x10)
+    _check_against_lme4(DESIGN["lesson06_tutorial_sim_x10_uncorr_reml"], m)
+    assert m.singular
+
+
+def test_when_every_optimizer_fails_on_the_given_scale_the_rescaled_fit_reaches_the_optimum(sim_x10, monkeypatch):
+    """The stress test's failure (every optimizer stops with SVD/singular-matrix errors on a zero-variance slope of
+    a covariate with SD about 10) is simulated here: runs on the model as given fail the way it reported, runs on
+    the rescaled model do not. The old code warned and returned a fit far from the optimum, or raised FitError."""
+    real_run = fitting._run
+
+    def failing_on_the_given_scale(model, method, **kwargs):
+        given_scale = fitting._rms(model.exog_vc.mats[0][0])[0] > 3
+        if given_scale and "rescaled" not in (kwargs.get("label") or ""):
+            run = fitting._Run(tuple(method), label=kwargs.get("label"))
+            run.error = "LinAlgError: SVD did not converge"
+            return run
+        return real_run(model, method, **kwargs)
+
+    monkeypatch.setattr(fitting, "_run", failing_on_the_given_scale)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # no "No optimizer converged"
+        m = fit("Y ~ X10 + (X10 || school)", sim_x10)
+    assert m.converged and m.optimizer.startswith("rescaled start→lbfgs")
+    assert m.messages[0].startswith("Every optimizer failed on the random-effect columns as given")
+    _check_against_lme4(DESIGN["lesson06_tutorial_sim_x10_uncorr_reml"], m)
+    assert m.singular
+
+
+def test_rescaling_is_tried_only_for_badly_scaled_columns(sim_x10):
+    for column, tried in (("X", False), ("X10", True)):
+        parsed = parse_formula(f"Y ~ {column} + ({column} || school)")
+        frame, notes = fitting._model_frame(parsed, sim_x10)
+        model = fitting._build_spec(parsed, frame, notes).model()
+        run = fitting._rescaled_run(model, reml=True)
+        assert (run is not None) == tried
+        if tried:
+            assert run.ok and abs(run.llf - DESIGN["lesson06_tutorial_sim_x10_uncorr_reml"]["logLik"]) <= 0.01
 
 
 # ----------------------------------------------------------------------------- 6. awkward column names

@@ -115,15 +115,29 @@ design_specs <- list(
   sleepstudy_days_1e14 = list("sleepstudy", "Reaction ~ Days_1e14 + (1 | Subject)", TRUE,
                               c(Days_1e14 = "Days * 1e14")),
   sleepstudy_days_ns   = list("sleepstudy", "Reaction ~ t_ns + (1 | Subject)", TRUE,
-                              c(t_ns = "1704067200e9 + Days * 86400e9"))
+                              c(t_ns = "1704067200e9 + Days * 86400e9")),
+  # an uncorrelated random slope on a covariate with SD about 10 whose variance is zero at the optimum
+  lesson06_tutorial_sim_x10_uncorr = list("lesson06_tutorial_sim", "Y ~ X10 + (X10 || school)", TRUE,
+                                          c(X10 = "X * 10"))
 )
+
+# The data sets a notebook simulates (tests/reference/data/, see lesson_models below), read the same way.
+design_data <- function(name) {
+  if (!is.null(datasets[[name]])) return(datasets[[name]])
+  info <- jsonlite::fromJSON(file.path("tests", "reference", "data", "lesson_data.json"), simplifyVector = TRUE)[[name]]
+  classes <- setNames(rep("character", length(info$factors)), names(info$factors))
+  d <- utils::read.csv(file.path("tests", "reference", "data", info$file), colClasses = classes,
+                       stringsAsFactors = FALSE)
+  for (col in names(info$factors)) d[[col]] <- factor(d[[col]], levels = info$factors[[col]])
+  d
+}
 
 design_section <- function() {
   out <- list()
   for (id in names(design_specs)) {
     s <- design_specs[[id]]
     derive <- if (length(s) >= 4) s[[4]] else character(0)
-    d <- datasets[[s[[1]]]]
+    d <- design_data(s[[1]])
     for (col in names(derive)) d[[col]] <- eval(parse(text = derive[[col]]), d)
     for (reml in s[[3]]) {
       key <- paste0(id, if (reml) "_reml" else "_ml")
