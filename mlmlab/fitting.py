@@ -129,7 +129,8 @@ def fit(formula, data, *, reml=True):
     Raises
     ------
     ValueError
-        A formula that cannot be read or fitted, a missing or non-numeric column, a grouping
+        A formula that cannot be read or fitted, a missing or non-numeric column, an infinite value
+        in a model column (or one the formula's transformations create, e.g. ``log(0)``), a grouping
         factor with a single level or only one row per level.
     TypeError
         ``data`` is not a DataFrame, ``formula`` is not a string or ``reml`` is not True/False.
@@ -153,7 +154,13 @@ def fit(formula, data, *, reml=True):
     as two counted runs agree within 0.01 on the best log-likelihood so far. The best run is
     polished with a tight BFGS step. A counted run that stopped more than 0.01 below the best is
     polished too: if it then reaches the best, ``.messages`` says so; if it still disagrees, a
-    UserWarning says so in plain words. ``.optimizer`` names the winning run.
+    UserWarning says so in plain words. ``.optimizer`` names the winning run. If every run fails and a
+    random-effect column is badly scaled (e.g. a slope on a covariate with SD 10 whose variance is zero),
+    the model is fitted with those columns rescaled and finished on the user's scale from that optimum.
+
+    The formula is read as R reads it: ``I(age^2)`` is a power, ``scale(x)`` divides by the n − 1 SD,
+    and columns named like Python keywords (``class``), with dots (``y.val``) or like functions
+    (``log``) are quoted for patsy and reported as written. The data's index may repeat labels.
 
     Examples
     --------
