@@ -8,6 +8,7 @@
 #   make site       static course site in _build/site
 #   make exercises  regenerate exercises/ from the masters in solutions/
 #   make grade ASSIGNMENT=NN SUBMISSIONS=DIR OUT=DIR2   grade a folder of submitted notebooks
+#   make release    the student-facing course in _build/release (no solutions, no hidden tests)
 #   make environment.yml   regenerate the conda/Binder environment from constraints.txt + pyproject.toml
 PYTHON ?= python3
 VENV := .venv
@@ -23,7 +24,7 @@ SITE_DIR ?= _build/site
 # tests/conftest.py and run_notebook.py: Agg for the tests themselves, the inline backend for kernels).
 export PYTHONHASHSEED := 0
 
-.PHONY: lab trust test check venv nav notebooks site exercises grade bench clean
+.PHONY: lab trust test check venv nav notebooks site exercises grade release bench clean
 
 $(STAMP): constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -68,8 +69,15 @@ exercises: $(STAMP)
 	$(PY) tools/make_exercises.py
 
 # Grade a folder of submitted notebooks: make grade ASSIGNMENT=03 SUBMISSIONS=submitted/ OUT=graded/
+# (each under bubblewrap; GRADE_ARGS=--no-sandbox only for trusted submissions; see docs/instructors.md)
 grade: $(STAMP)
-	$(PY) -m mlmlab.grading --assignment $(ASSIGNMENT) --submissions $(SUBMISSIONS) --out $(OUT)
+	$(PY) -m mlmlab_grading --assignment "$(ASSIGNMENT)" --submissions "$(SUBMISSIONS)" --out "$(OUT)" $(GRADE_ARGS)
+
+# The student-facing course (lessons, exercises, datasets, library; no solutions/, no hidden tests), checked:
+#   make release RELEASE_DIR=_build/release
+RELEASE_DIR ?= _build/release
+release: $(STAMP)
+	$(PY) tools/release.py "$(RELEASE_DIR)"
 
 clean:
 	rm -rf $(VENV) build _build .pytest_cache
