@@ -1,6 +1,7 @@
 # The course's two commands: `make lab` and `make test`. Both set up .venv first (quick when nothing changed).
 #
-#   make lab        JupyterLab on notebooks/00_start_here.ipynb
+#   make lab        JupyterLab on the course folder, opening notebooks/00_start_here.ipynb
+#                   (LAB_ARGS="--no-browser --port=8890" and other jupyter lab options pass through)
 #   make test       one pytest run: tests/, doctests of mlmlab/, strict nbval over notebooks/
 #   make check      the fast inner loop: unit tests and doctests only (no notebooks, browser, site, grading)
 #   make nav        refresh navigation cells and contents tables (notebooks + README)
@@ -39,8 +40,11 @@ venv: $(STAMP)
 trust: $(STAMP)
 	$(VENV)/bin/jupyter trust $(LESSONS) >/dev/null
 
+# Jupyter's root is the course folder (so the lessons' links to ../exercises/ open), the start page opens first.
+START_PAGE := notebooks/00_start_here.ipynb
 lab: $(STAMP) trust
-	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --ServerApp.root_dir="$(CURDIR)" \
+		--LabApp.default_url=/lab/tree/$(START_PAGE) $(LAB_ARGS)
 
 # (make's own variables are dropped so tests that call `make -n ...` see a top-level make)
 test: $(STAMP)
