@@ -156,3 +156,73 @@ def test_missing_markers_are_refused(course):
     (course / "README.md").write_text("# Course without markers\n")
     with pytest.raises(ValueError, match=r"README.md must contain the markers <!-- contents:start -->"):
         make_nav.write(course)
+
+
+# --- the hosting setting ([tool.mlmlab.hosting] in pyproject.toml) --------------------------------------
+
+import hosting  # noqa: E402
+
+HOSTED = """[tool.mlmlab.hosting]
+source_repository = "https://github.com/example-org/mlmlab"
+student_repository = "https://github.com/example-org/mlmlab-student"
+branch = "main"
+jupyterhub = "https://hub.example.edu"
+"""
+BLOCKS = "".join(f"<!-- hosting:{name}:start --><!-- hosting:{name}:end -->\n\n"
+                 for name in ("badge", "get", "binder", "class"))
+
+
+@pytest.fixture
+def hosted_course(course):
+    readme = course / "README.md"
+    readme.write_text(BLOCKS + readme.read_text())
+    (course / "CITATION.cff").write_text('cff-version: 1.2.0\nlicense: BSD-3-Clause\nrepository-code: "x"\n')
+    return course
+
+
+def test_readme_and_citation_read_correctly_before_the_course_is_hosted(hosted_course):
+    make_nav.write(hosted_course)
+    readme = (hosted_course / "README.md").read_text()
+    assert "mybinder.org/v2" not in readme and "git clone" not in readme and "OWNER" not in readme
+    assert "Get the course's folder" in readme and "student_repository" in readme
+    assert "repository-code" not in (hosted_course / "CITATION.cff").read_text()
+
+
+def test_the_hosting_setting_reaches_readme_lesson_00_and_citation(hosted_course):
+    (hosted_course / "pyproject.toml").write_text(HOSTED)
+    start = hosted_course / "notebooks" / "00_start_here.ipynb"
+    nb = nbformat.read(start, as_version=4)
+    nb.cells.append(new_markdown_cell("In class.\n<!-- hosting:launch:start --><!-- hosting:launch:end -->"))
+    nbformat.write(nb, start)
+    make_nav.write(hosted_course)
+    binder = ("https://mybinder.org/v2/gh/example-org/mlmlab-student/main?urlpath="
+              "lab%2Ftree%2Fnotebooks%2F00_start_here.ipynb")
+    readme = (hosted_course / "README.md").read_text()
+    assert f"[![Launch on Binder](https://mybinder.org/badge_logo.svg)]({binder})" in readme
+    assert "git clone https://github.com/example-org/mlmlab.git mlmlab && cd mlmlab" in readme
+    assert readme.count(binder) == 3  # badge, "without installing", the class section
+    assert "Get the course's folder" not in readme
+    launch = nbformat.read(start, as_version=4).cells[-1].source
+    assert f"[open it there]({binder})" in launch
+    assert 'repository-code: "https://github.com/example-org/mlmlab"' in (hosted_course / "CITATION.cff").read_text()
+    assert make_nav.stale_files(hosted_course) == []
+    (hosted_course / "pyproject.toml").write_text(HOSTED.replace("example-org", "other-org"))
+    assert {p.name for p in make_nav.stale_files(hosted_course)} == {"00_start_here.ipynb", "README.md", "CITATION.cff"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[tool.mlmlab.hosting]\nstudent_repo = "https://x.org"\n', "unknown key(s) student_repo"),
+    ('[tool.mlmlab.hosting]\nsource_repository = "github.com/org/mlmlab"\n', "is not an http(s) URL"),
+    ('[tool.mlmlab.hosting]\njupyterhub = 3\n', "jupyterhub must be a string"),
+])
+def test_a_bad_hosting_setting_is_named(tmp_path, text, message):
+    (tmp_path / "pyproject.toml").write_text(text)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        hosting.load(tmp_path / "pyproject.toml")
+
+
+def test_nothing_a_newcomer_copies_holds_a_placeholder():
+    for name in ("README.md", "CITATION.cff"):
+        text = (REPO / name).read_text()
+        assert "OWNER" not in text and "<your" not in text.lower(), f"{name} holds a placeholder"
+    assert hosting.load() == hosting.load(REPO / "pyproject.toml")

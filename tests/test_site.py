@@ -164,7 +164,7 @@ def test_launch_box_follows_the_hosting_setting(site):
             binder = hosting.binder_url(f"{folder}/{path.name}")
             if binder is None:
                 assert "Launch on Binder" not in box.group(1) and "git-pull" not in box.group(1)
-                assert "HOSTING" in text, f"{folder}/{path.name}: no sentence on how to set the hosting"
+                assert "tool.mlmlab.hosting" in text, f"{folder}/{path.name}: no sentence on how to set the hosting"
             else:
                 assert binder.replace("&", "&amp;") in box.group(1), f"{folder}/{path.name}: Binder link missing"
 

@@ -15,7 +15,7 @@ then runs sphinx-build with docs/conf.py. The lessons link to each other as `NN_
 
 The staged copies (never the committed notebooks) are adjusted for the web:
 - a box under each page's title: the estimated time, "Download notebook" and, once the course's hosting
-  is configured (`HOSTING` below), "Launch on Binder" and "Open on JupyterHub" (an nbgitpuller link);
+  is configured ([tool.mlmlab.hosting] in pyproject.toml), "Launch on Binder" and "Open on JupyterHub" (an nbgitpuller link);
 - every figure gets alt text from its title (or the plotting function's summary);
 - each widget becomes a picture of its first view with its settings and a note on how to run it live
   (the site works offline and needs no widget manager);
@@ -40,7 +40,9 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hosting import SETTING as HOSTING_SETTING, Hosting, load as load_hosting  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LESSON = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
@@ -63,56 +65,12 @@ NBVAL_COMMENT = re.compile(r"^\s*#\s*NBVAL_\w+\s*$", re.MULTILINE)
 OTTER_INIT = re.compile(r"^# Initialize Otter|otter\.Notebook\(", re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class Hosting:
-    """Where learners can run the course live.
-
-    Parameters
-    ----------
-    repository : str or None
-        The course's public git repository (``https://github.com/ORG/REPO``). Binder builds it and
-        nbgitpuller copies it into a hub user's home. ``None``: not hosted, so no launch links.
-    branch : str
-        The branch the live copies are made from.
-    binderhub : str
-        The BinderHub that builds the repository (mybinder.org is the public one).
-    jupyterhub : str or None
-        The course's JupyterHub, with nbgitpuller installed. ``None``: no JupyterHub link.
-    """
-
-    repository: str | None = None
-    branch: str = "main"
-    binderhub: str = "https://mybinder.org"
-    jupyterhub: str | None = None
-
-    def binder_url(self, path: str) -> str | None:
-        """Binder link that opens ``path`` (repository-relative) in JupyterLab, or None when not hosted."""
-        if not self.repository:
-            return None
-        parts = urlsplit(self.repository)
-        slug = parts.path.strip("/").removesuffix(".git")
-        if parts.netloc == "github.com":
-            spec = f"gh/{slug}/{quote(self.branch, safe='')}"
-        else:
-            spec = f"git/{quote(self.repository, safe='')}/{quote(self.branch, safe='')}"
-        return f"{self.binderhub.rstrip('/')}/v2/{spec}?urlpath={quote('lab/tree/' + path, safe='')}"
-
-    def jupyterhub_url(self, path: str) -> str | None:
-        """nbgitpuller link that copies the repository to the hub and opens ``path``, or None."""
-        if not (self.repository and self.jupyterhub):
-            return None
-        folder = urlsplit(self.repository).path.strip("/").removesuffix(".git").rsplit("/", 1)[-1]
-        query = (f"repo={quote(self.repository, safe='')}&branch={quote(self.branch, safe='')}"
-                 f"&urlpath={quote(f'lab/tree/{folder}/{path}', safe='')}")
-        return f"{self.jupyterhub.rstrip('/')}/hub/user-redirect/git-pull?{query}"
-
-
-# The one place the live launch links are configured. Set `repository` to the course's public repository
-# (then pages get "Launch on Binder") and `jupyterhub` to the course hub's address (then "Open on JupyterHub").
-# While `repository` is None the pages offer only "Download notebook", with a sentence saying how to add them.
-HOSTING = Hosting(repository=None, jupyterhub=None)
-HOW_TO_HOST = ("Live launch buttons (Binder, JupyterHub) appear here once the course's hosting is set: "
-               "`HOSTING` in `tools/build_site.py`.")
+# The live launch links come from the one hosting setting, [tool.mlmlab.hosting] in pyproject.toml
+# (tools/hosting.py). While no student repository is set the pages offer only "Download notebook", with a
+# sentence saying how to add them.
+HOSTING = load_hosting()
+HOW_TO_HOST = ("Live launch buttons (Binder, JupyterHub) appear here once the course's student repository is "
+               f"set: {HOSTING_SETTING}.")
 
 
 def sources(repo: Path = REPO) -> dict[str, list[Path]]:

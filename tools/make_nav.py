@@ -10,7 +10,11 @@ neighbours' links and both contents tables follow. For each lesson the tool writ
   holding "← previous · Contents · next →" as relative links;
 - one row in the contents table of `notebooks/00_start_here.ipynb` and of `README.md`, between the
   markers `<!-- contents:start -->` and `<!-- contents:end -->`, with a one-line description taken from
-  the lesson's metadata (`"mlmlab": {"description": "..."}`) or else from its first paragraph.
+  the lesson's metadata (`"mlmlab": {"description": "..."}`) or else from its first paragraph;
+- the hosting blocks `<!-- hosting:NAME:start -->` … `<!-- hosting:NAME:end -->` of README.md and lesson 00
+  (Binder badge and links, the clone command) and `repository-code` in CITATION.cff, from the one hosting
+  setting, `[tool.mlmlab.hosting]` in pyproject.toml (tools/hosting.py). Unset, the texts read correctly
+  without it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hosting as hosting_setting  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LESSON_RE = re.compile(r"^(\d\d)_([a-z0-9]+(?:_[a-z0-9]+)*)\.ipynb$")
@@ -144,6 +151,67 @@ def replace_between_markers(text: str, table: str, where: str) -> str:
     return f"{head}{START}\n\n{table}\n\n{END}{tail}"
 
 
+HOSTING_BLOCK = re.compile(r"(<!-- hosting:([a-z]+):start -->)(.*?)(<!-- hosting:\2:end -->)", re.S)
+
+
+def hosting_blocks(hosting: hosting_setting.Hosting, start_page: str) -> dict[str, str]:
+    """Markdown of each hosting block, for the given hosting (``start_page``: repository-relative path)."""
+    binder = hosting.binder_url(start_page)
+    clone = hosting.clone_url()
+    setting = hosting_setting.SETTING
+    blocks = {
+        "badge": f"[![Launch on Binder](https://mybinder.org/badge_logo.svg)]({binder})" if binder else "",
+        "get": (f"```bash\ngit clone {clone} mlmlab && cd mlmlab\n```" if clone else
+                "Get the course's folder (clone its git repository, or download and unpack it) and open a "
+                "terminal in it."),
+        "binder": (f"**Without installing anything:** [open the course on Binder]({binder}). It opens the same "
+                   "start page in JupyterLab in your browser (the first launch takes a few minutes while the "
+                   "image builds)." if binder else
+                   "**Without installing anything:** where the course is published on Binder or a JupyterHub, "
+                   "the course page or your instructor gives you a link that opens this start page in your "
+                   "browser with everything installed."),
+        "class": (f"- **Quick start with Binder.** Share the Binder link of the student release, `{binder}`. "
+                  "Every student gets a private, temporary JupyterLab with the course installed; nothing persists "
+                  "after the session ends, so students download what they want to keep.\n"
+                  if binder else
+                  "- **Quick start with Binder.** Publish the student release (`make release`: the course without "
+                  "solutions or hidden tests) as a public GitHub repository, set its address as "
+                  f"`student_repository` in {setting} and run `make nav`: this line then gives the Binder link "
+                  "to share, and `make site` adds launch buttons to every page.\n"),
+        "launch": (f"This course runs on Binder: [open it there]({binder}), nothing to install (download your "
+                   "work before you leave: a Binder session is not kept)." if binder else ""),
+    }
+    return blocks
+
+
+def fill_hosting(text: str, blocks: dict[str, str], where: str) -> str:
+    """Replace every hosting block in ``text`` with its current content."""
+    def fill(match: re.Match) -> str:
+        name = match.group(2)
+        if name not in blocks:
+            raise ValueError(f"{where}: unknown hosting block {name!r}; the blocks are {', '.join(sorted(blocks))}.")
+        body = blocks[name].strip("\n")
+        return f"{match.group(1)}\n{body}\n{match.group(4)}" if body else f"{match.group(1)}{match.group(4)}"
+    return HOSTING_BLOCK.sub(fill, text)
+
+
+def citation_text(text: str, hosting: hosting_setting.Hosting) -> str:
+    """CITATION.cff with ``repository-code`` set to the source repository (or left out while unset)."""
+    lines = [line for line in text.splitlines() if not line.startswith("repository-code:")]
+    if hosting.source:
+        at = next((i + 1 for i, line in enumerate(lines) if line.startswith("license:")), len(lines))
+        lines.insert(at, f'repository-code: "{hosting.source.removesuffix(".git")}"')
+    return "\n".join(lines) + "\n"
+
+
+def _with_hosting(nb: nbformat.NotebookNode, blocks: dict[str, str], path: Path) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and "<!-- hosting:" in cell.source:
+            cell.source = fill_hosting(cell.source, blocks, path.name)
+    return nb
+
+
 def _with_nav(nb: nbformat.NotebookNode, path: Path, source: str) -> nbformat.NotebookNode:
     nb = copy.deepcopy(nb)
     nb.nbformat_minor = max(nb.nbformat_minor, 5)
@@ -174,6 +242,8 @@ def plan(repo: Path = REPO) -> dict[Path, object]:
     """Every file the navigation touches, mapped to its up-to-date content (notebook or str)."""
     notebooks, exercises = repo / "notebooks", repo / "exercises"
     lessons = find_lessons(notebooks)
+    hosting = hosting_setting.load(repo / "pyproject.toml")
+    blocks = hosting_blocks(hosting, f"notebooks/{START_PAGE}")
     updates: dict[Path, object] = {}
     for index, lesson in enumerate(lessons):
         nb = nbformat.read(lesson.path, as_version=4)
@@ -182,12 +252,17 @@ def plan(repo: Path = REPO) -> dict[Path, object]:
             table = contents_table(lessons, prefix="", exercises=exercises, exercise_prefix="../exercises/",
                                    include_start=False)
             nb = _with_contents(nb, table, lesson.path)
+            nb = _with_hosting(nb, blocks, lesson.path)
         updates[lesson.path] = nb
     readme = repo / "README.md"
     if readme.exists():
         table = contents_table(lessons, prefix="notebooks/", exercises=exercises, exercise_prefix="exercises/",
                                include_start=True)
-        updates[readme] = replace_between_markers(readme.read_text(), table, "README.md")
+        text = replace_between_markers(readme.read_text(), table, "README.md")
+        updates[readme] = fill_hosting(text, blocks, "README.md")
+    citation = repo / "CITATION.cff"
+    if citation.exists():
+        updates[citation] = citation_text(citation.read_text(), hosting)
     return updates
 
 
