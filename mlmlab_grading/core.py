@@ -71,6 +71,9 @@ class Report:
         Remarks for the instructor (renamed ids, grader problems, backups made).
     sandbox : str
         Which sandbox ran the submissions.
+    master_check : tuple of float
+        ``(score, max_score)`` the master's worked solution earned when graded as a submission before
+        the class (grading goes on only when they are equal).
     """
 
     book: pd.DataFrame
@@ -79,6 +82,7 @@ class Report:
     ignored: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     sandbox: str = ""
+    master_check: tuple = ()
 
 
 def _fmt(x: float) -> str:
@@ -549,7 +553,7 @@ def _check_out(out: Path, submissions: Path, masters: Path) -> None:
         raise GradingError(f"--out {out} is not writable; choose a writable folder.")
 
 
-def _check_master(b: _assign.Build, ctx: _Context) -> None:
+def _check_master(b: _assign.Build, ctx: _Context) -> tuple[float, float]:
     """Grade the master's worked solution first: it must earn full marks, else nothing is graded."""
     import nbformat
 
@@ -559,7 +563,7 @@ def _check_master(b: _assign.Build, ctx: _Context) -> None:
         graded = _grade_one(Submission("(worked solution)", path), ctx)
     row = _row(b, graded)
     if graded["status"] == "ok" and row["score"] == round(b.max_score, 4):
-        return
+        return row["score"], b.max_score
     problems = [_event_line(e) for e in graded["events"]]
     if graded["problem"]:
         problems.append(graded["problem"])
@@ -641,7 +645,7 @@ def run(assignment, submissions, out, *, masters=None, time_limit=600, cell_time
     try:
         hide = [submissions, out, masters, scratch_root, Path.cwd(), masters.resolve().parent]
         ctx = _Context(b, limits, scratch_root, box, hide, (_PACKAGE / "plain.py").read_text(encoding="utf-8"))
-        _check_master(b, ctx)
+        master_check = _check_master(b, ctx)
         with ThreadPoolExecutor(max_workers=workers) as pool:
             graded = list(pool.map(lambda s: _grade_one(s, ctx), subs))
     finally:
@@ -676,7 +680,7 @@ def run(assignment, submissions, out, *, masters=None, time_limit=600, cell_time
     except Exception as exc:  # statistics are a convenience: never lose a grading run over them
         notes.append(f"class statistics could not be written ({type(exc).__name__}: {exc})")
     return Report(book=book, graded=new, skipped=skipped, ignored=ignored, notes=notes,
-                  sandbox=box.description)
+                  sandbox=box.description, master_check=master_check)
 
 
 def glob_escape(text: str) -> str:
