@@ -80,3 +80,22 @@ def test_absent_level_unlabelled_but_fitted_zero_labelled():
         assert klass[2] == ("10%" if scale == "share" else "2.00")
         assert all(school) and all(residual)
         plt.close("all")
+
+
+@pytest.mark.parametrize("small", [0.3, 2.0, 8.61])
+def test_every_segment_label_sits_inside_its_segment_or_above_it(small):
+    vc = lambda school: pd.DataFrame({"grp": ["School", "Residual"], "var1": ["(Intercept)", None],  # noqa: E731
+                                      "var2": [None, None], "vcov": [school, 39.15]})
+    ax = plot_variance_shares({"null model": vc(8.61), "with predictors": vc(small)})
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    segments = [patch.get_window_extent(renderer) for patch in ax.patches]
+    texts = [t for t in ax.texts if t.get_text()]
+    assert len(texts) == 4
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        inside = [s for s in segments if s.x0 <= box.x0 and box.x1 <= s.x1 and s.y0 <= box.y0 and box.y1 <= s.y1]
+        overlapping = [s for s in segments if s.overlaps(box)]
+        assert inside or not overlapping, f"label {text.get_text()!r} spills over a bar edge"
+    plt.close(fig)

@@ -63,3 +63,28 @@ def test_bad_inputs():
         shrinkage_factor(1.0, 1.0, [5, 0])
     with pytest.raises(ValueError, match="The 'group_size' argument of shrinkage_update must be a positive number. Got 'ten'"):
         shrinkage_update("ten", 0.2)
+
+
+def test_the_ratio_slider_reaches_the_values_lesson_02_asks_for():
+    slider = shrinkage_widget().controls["variance_ratio"]
+    for value in (0.01, 0.22, 3.0):  # "set it to 0.01", HSB's ratio, "set it to 3"
+        slider.value = value
+        assert slider.value == value and slider.label == f"{value:g}"
+    values = [value for _, value in slider.options]
+    assert values == sorted(values)
+
+
+def test_widget_pictures_are_screen_resolution_and_trimmed():
+    import io
+
+    from PIL import Image
+
+    from mlmlab.widgets import _figure
+
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot([0, 1], [0, 1])
+    ax.set_xlabel("a label that must not be cut off")
+    width, height = Image.open(io.BytesIO(_figure._png(fig))).size
+    assert _figure.PNG_DPI >= 96
+    # trimmed to the drawing: narrower than the full 6 in canvas, and the x label's row is inside the picture
+    assert width < 6 * _figure.PNG_DPI and height <= 3 * _figure.PNG_DPI + 10

@@ -137,9 +137,25 @@ def plot_variance_shares(models, *, scale="share", ax=None):
         bars = ax.barh(wide.index, values, left=left, color="0.75" if level == "Residual" else f"C{i}",
                        edgecolor="white", label=level)
         labels = ["" if gone else f"{v:.0%}" if scale == "share" else f"{v:.2f}" for v, gone in zip(values, absent)]
-        ax.bar_label(bars, labels=labels, label_type="center", fontsize="small")
+        _label_segments(ax, bars, labels)
         left += values
     ax.set_xlabel("share of total variance" if scale == "share" else "variance (outcome units squared)")
+    ax.margins(y=0.25)  # room above the top bar for a label set outside its segment
     ax.set_title("Variance components by level")
     ax.legend(title="level", frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
     return ax
+
+
+def _label_segments(ax, bars, labels) -> None:
+    """Write each label inside its bar segment, or just above the segment when it is too narrow to hold it.
+
+    Every segment gets one text, in order (an empty one where the label is empty)."""
+    renderer = ax.figure.canvas.get_renderer()
+    for bar, label in zip(bars, labels):
+        x, y = bar.get_x() + bar.get_width() / 2, bar.get_y() + bar.get_height() / 2
+        text = ax.text(x, y, label, ha="center", va="center", fontsize="small")
+        if not label or text.get_window_extent(renderer).width * 1.15 <= bar.get_window_extent(renderer).width:
+            continue
+        text.remove()
+        ax.annotate(label, (bar.get_x(), bar.get_y() + bar.get_height()), xytext=(0, 2),
+                    textcoords="offset points", ha="left", va="bottom", fontsize="small")

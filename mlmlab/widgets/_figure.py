@@ -18,9 +18,13 @@ def _figure_of(drawn):
     return np.ravel(drawn)[0].figure
 
 
+# Screen resolution, trimmed to what is drawn (no cut-off axis labels, no empty margins, no stretching).
+PNG_DPI = 100
+
+
 def _png(fig) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
+    fig.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches="tight", pad_inches=0.05)
     plt.close(fig)
     return buffer.getvalue()
 

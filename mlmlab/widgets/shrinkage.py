@@ -158,6 +158,11 @@ def draw_shrinkage(group_size, variance_ratio, *, raw=EXAMPLE_RAW, center=0.0, a
     return np.asarray(axes)
 
 
+# The τ00/σ² values the slider offers: round numbers from "groups hardly differ" to "groups differ far more
+# than people within them", including those lesson 02 asks for (0.01, HSB's 0.22 and 3).
+RATIO_STOPS = (0.01, 0.02, 0.05, 0.1, 0.15, 0.22, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+
+
 def shrinkage_widget(*, raw=EXAMPLE_RAW, center=0.0):
     """Sliders for group size and τ00/σ² that redraw :func:`draw_shrinkage`.
 
@@ -187,8 +192,8 @@ def shrinkage_widget(*, raw=EXAMPLE_RAW, center=0.0):
     controls = {
         "group_size": widgets.IntSlider(value=10, min=1, max=100, description="group size n",
                                         continuous_update=False),
-        "variance_ratio": widgets.FloatLogSlider(value=0.22, base=10, min=-2, max=1, step=0.05,
-                                                 description="τ00 / σ²", continuous_update=False),
+        "variance_ratio": widgets.SelectionSlider(options=[(f"{v:g}", v) for v in RATIO_STOPS], value=0.22,
+                                                  description="τ00 / σ²", continuous_update=False),
     }
 
     def draw(group_size, variance_ratio):
