@@ -177,3 +177,53 @@ def test_balanced_growth_data_shrink_every_subject_by_one_matrix():
     # and it is shrinkage: the factor pulls every line part of the way (eigenvalues between 0 and 1)
     eig = np.linalg.eigvals(M)
     assert np.all((eig.real > 0) & (eig.real < 1))
+
+
+# ----------------------------------------------------------------------------- lesson 11: residual autocorrelation
+
+def _lag1(resid):
+    """Pooled within-subject lag-1 correlation of residuals arranged (..., subject, day)."""
+    today = resid[..., 1:].reshape(resid.shape[:-2] + (-1,))
+    yesterday = resid[..., :-1].reshape(resid.shape[:-2] + (-1,))
+    today = today - today.mean(axis=-1, keepdims=True)
+    yesterday = yesterday - yesterday.mean(axis=-1, keepdims=True)
+    return np.sum(today * yesterday, -1) / np.sqrt(np.sum(today**2, -1) * np.sum(yesterday**2, -1))
+
+
+def test_lesson11_observed_residual_autocorrelation_is_above_the_simulated_null():
+    """11: conditional residuals are negatively autocorrelated under independent errors, so sleepstudy's +0.12
+    is evidence of serial correlation (parametric simulation from the fitted growth model, as in the lesson)."""
+    from mlmlab import engine
+
+    sleep = datasets.load("sleepstudy").sort_values(["Subject", "Days"])
+    growth = _quiet_fit("Reaction ~ Days + (Days | Subject)", sleep)
+    n_subjects, n_days = sleep["Subject"].nunique(), sleep["Days"].nunique()
+    observed = _lag1(growth.resid.loc[sleep.index].to_numpy().reshape(n_subjects, n_days))
+    # the same statistic the lesson computes with pandas (shift within subject, then corr)
+    shifted = sleep.assign(r=growth.resid).groupby("Subject", observed=True)["r"].shift()
+    assert observed == pytest.approx(growth.resid.loc[sleep.index].corr(shifted), abs=1e-12)
+    assert 0.05 < observed < 0.2
+
+    rng = np.random.default_rng(20031)
+    B = 200
+    codes = sleep["Subject"].cat.codes.to_numpy()
+    X = np.column_stack([np.ones(len(sleep)), sleep["Days"].to_numpy(float)])
+    L = np.linalg.cholesky(growth.G["Subject"].to_numpy())
+    u = rng.standard_normal((B, n_subjects, 2)) @ L.T
+    Y = (X @ growth.fixed["estimate"].to_numpy() + np.sum(X * u[:, codes], axis=-1)
+         + rng.normal(0, np.sqrt(growth.sigma2), size=(B, len(sleep))))
+    sims = engine.fit_many(Y, X, X, codes)
+    assert sims.converged.all()
+
+    # conditional residuals y - X beta - Z u_hat = sigma2 V^-1 (y - X beta); V is the same for every subject
+    Zj = X[:n_days]
+    V = Zj @ sims.G @ Zj.T + sims.sigma2[:, None, None] * np.eye(n_days)
+    marginal = (Y - sims.beta @ X.T).reshape(B, n_subjects, n_days)
+    conditional = sims.sigma2[:, None, None] * np.linalg.solve(V[:, None], marginal[..., None])[..., 0]
+    # the shortcut agrees with BLUPs computed by mlmlab.fit for one replicate
+    one = _quiet_fit("y ~ Days + (Days | Subject)", sleep.assign(y=Y[0]))
+    assert np.allclose(conditional[0].ravel(), one.resid.loc[sleep.index].to_numpy(), atol=1e-3)
+
+    null = _lag1(conditional)
+    assert null.mean() < -0.05  # negative under independent errors (about -0.16)
+    assert np.mean(null < observed) > 0.95  # the observed value is above (almost) all of the null draws
