@@ -1,0 +1,157 @@
+"""The public checks recognise the common wrong answers, and say which mistake it is.
+
+For each assignment, a table of (question, wrong answer, expected hint): the master's code runs in-process
+(set-up cells and worked solutions; its test cells are skipped), the wrong answer overwrites the
+question's variables, and the question's public tests — read from the student notebook in exercises/,
+exactly what `grader.check` runs — must fail with that hint. The worked solution itself passes every
+public check. No failure shows the right value.
+
+Only the assignments listed here are covered; a master that is not listed is not checked here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import warnings
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+
+# (question, wrong answer: code run after the worked solution, a substring of the hint the check must give)
+MISTAKES: dict[str, list[tuple[str, str, str]]] = {
+    "01_why_multilevel": [
+        ("q1", "n_rows = 30", "counts schools or pupils per school"),
+        ("q1", "ybar = float(mlmlab.simulate_two_level(30, 20, fixed={'Intercept': 50, 'x': 0}, G=4.0, sigma=8.0, "
+               "predictors={'x': 'level2'}, rng=np.random.default_rng(101))['y'].mean())", "G is the variance"),
+        ("q1", "ybar = float(mlmlab.simulate_two_level(30, 20, fixed={'Intercept': 50, 'x': 0}, G=16.0, sigma=64.0, "
+               "predictors={'x': 'level2'}, rng=np.random.default_rng(101))['y'].mean())", "sigma is the level-1 standard deviation"),
+        ("q2", "se_ols, se_mlm = se_mlm, se_ols", "swapped"),
+        ("q2", "se_ols = float(ols.bse['Intercept'])", "standard error of the intercept"),
+        ("q2", "se_mlm = float(mlmlab.fit('y ~ x + (1 | group)', sim, reml=False).fixed.loc['x', 'se'])", "ML fit"),
+        ("q3", "p_ols, p_mlm = p_ols / 2, p_mlm / 2", "one-sided"),
+        ("q3", "p_ols, p_mlm, reject_ols, reject_mlm = p_mlm, p_ols, reject_mlm, reject_ols", "swapped"),
+        ("q4", "deff = 1 + (40 - 1) * 0.15", "number of classes"),
+        ("q4", "deff = 1 + 25 * 0.15", "instead of n-bar - 1"),
+        ("q4", "n_eff = 1000 * (1 - 0.15)", "divided by the design effect"),
+        ("q5", "q5_answer = 'a'", "not biased by the clustering"),
+        ("q5", "q5_answer = 'b'", "which one is smaller"),
+        ("q5", "q5_answer = 'd'", "much less information"),
+        ("q6", "more_pupils_worse = False", "more pupils per school do not add schools"),
+    ],
+    "02_random_intercepts": [
+        ("q1", "tau00 = float(ri.varcomp['sdcor'].iloc[0])", "looks like a standard deviation"),
+        ("q1", "tau00 = float(mlmlab.fit('MathAch ~ SES + (1 | School)', hsb, reml=False).varcomp['vcov'].iloc[0])",
+         "looks like the ML estimate"),
+        ("q1", "sigma2 = float(ri.sigma2) ** 0.5 * 1.0", "sigma2 looks like a standard deviation"),
+        ("q1", "import numpy as np; gamma10 = float(np.polyfit(hsb['SES'], hsb['MathAch'], 1)[0])", "OLS slope"),
+        ("q2", "lam_8367 = tau00 / (tau00 + sigma2)", "sigma2 / n_j"),
+        ("q2", "lam_8367 = 1 - tau00 / (tau00 + sigma2 / n_8367)", "1 - lambda"),
+        ("q2", "lam_8367 = tau00 ** 0.5 / (tau00 ** 0.5 + sigma2 ** 0.5 / n_8367)", "standard deviations"),
+        ("q2", "n_8367 = int(hsb['School'].nunique())", "counts the schools"),
+        ("q2", "u_8367 = float((hsb.MathAch - ri.predict(hsb, include_re=False))[hsb.School == '8367'].mean())",
+         "raw mean residual"),
+        ("q2", "u_8367 = -u_8367", "wrong sign"),
+        ("q3", "pred_new = float(ri.fixed.loc['Intercept', 'estimate'])", "leaves out gamma10 * SES"),
+        ("q3", "pred_8367 = pred_new + float((hsb.MathAch - ri.predict(hsb, include_re=False))[hsb.School == '8367'].mean())",
+         "raw mean residual"),
+        ("q4", "q4_answer = 'b'", "does not make predict() add the random effects"),
+        ("q4", "q4_answer = 'c'", "does not average raw scores"),
+        ("q4", "q4_answer = 'd'", "runs without error"),
+        ("q5", "half_width = 1.96 * tau00", "multiplies the variance tau00"),
+        ("q5", "half_width = 1.96 * sigma2 ** 0.5", "spread of students within a school"),
+        ("q5", "half_width = 1.96 * (tau00 / 160) ** 0.5", "standard error"),
+    ],
+}
+
+
+def _source(cell) -> str:
+    return cell.source if isinstance(cell.source, str) else "".join(cell.source)
+
+
+_SOLVED: dict[str, dict] = {}
+
+
+def _solved(stem: str) -> dict:
+    """Namespace after running the master's code cells (set-up and solutions, not its tests)."""
+    if stem not in _SOLVED:
+        nb = nbformat.read(REPO / "solutions" / f"{stem}.ipynb", as_version=4)
+        ns: dict = {"__name__": "__main__"}
+        for cell in nb.cells:
+            src = _source(cell)
+            if cell.cell_type != "code" or src.lstrip().startswith('""" # BEGIN TEST CONFIG'):
+                continue
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                warnings.simplefilter("ignore")
+                exec(compile(src, f"<{stem}>", "exec"), ns)
+        _SOLVED[stem] = ns
+    return _SOLVED[stem]
+
+
+def _public_check(stem: str, question: str, env: dict):
+    """The question's public tests, run as grader.check runs them (from the student notebook's metadata)."""
+    from otter.test_files import ExceptionTestFile
+
+    student = nbformat.read(REPO / "exercises" / f"{stem}.ipynb", as_version=4)
+    test_file = ExceptionTestFile.from_metadata(student.metadata["otter"]["tests"][question], question)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        test_file.run(env)
+    return test_file
+
+
+def _shown_values(value) -> set[str]:
+    """How a right numeric answer could appear in a message (a few roundings)."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or float(value).is_integer():
+        return set()
+    v = float(value)
+    return {f"{v:.3g}", f"{v:.4g}", f"{v:.2f}", f"{v:.3f}"} - {"0.00", "0.000", "-0.00", "-0.000"}
+
+
+CASES = [pytest.param(stem, q, wrong, hint, id=f"{stem[:2]}-{q}-{i}")
+         for stem, rows in MISTAKES.items() for i, (q, wrong, hint) in enumerate(rows)]
+
+
+@pytest.mark.parametrize("stem", sorted(MISTAKES))
+def test_the_worked_solution_passes_every_public_check(stem):
+    ns = _solved(stem)
+    student = nbformat.read(REPO / "exercises" / f"{stem}.ipynb", as_version=4)
+    for question in student.metadata["otter"]["tests"]:
+        result = _public_check(stem, question, dict(ns))
+        assert result.passed_all, result.summary()
+
+
+@pytest.mark.parametrize("stem", sorted(MISTAKES))
+def test_every_question_has_a_known_mistake(stem):
+    student = nbformat.read(REPO / "exercises" / f"{stem}.ipynb", as_version=4)
+    covered = {q for q, _, _ in MISTAKES[stem]}
+    assert set(student.metadata["otter"]["tests"]) <= covered
+
+
+@pytest.mark.parametrize("stem, question, wrong, hint", CASES)
+def test_a_common_mistake_fails_with_its_hint(stem, question, wrong, hint):
+    env = dict(_solved(stem))
+    right = dict(env)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        exec(compile(wrong, f"<wrong answer {stem} {question}>", "exec"), env)
+    changed = [k for k in env if k in right and env[k] is not right[k] and not k.startswith("_")]
+    assert changed, f"the wrong answer {wrong!r} changes no variable"
+    result = _public_check(stem, question, env)
+    assert not result.passed_all, f"{stem} {question}: the public check passes {wrong!r}"
+    shown = result.summary()
+    assert hint in shown, f"{stem} {question}: {wrong!r} should fail with a hint containing {hint!r}; got:\n{shown}"
+    # the feedback never shows the right value of an answer the tests read
+    names = {n for tc in result.test_cases for n in tc.body._get_func_params()}
+    for name in names:
+        for text in _shown_values(right.get(name)):
+            assert not re.search(rf"(?<![\d.]){re.escape(text)}(?!\d)", shown), \
+                f"{stem} {question}: the feedback for {wrong!r} shows the right value of {name} ({text}):\n{shown}"
