@@ -322,6 +322,7 @@ sol <- function(n) {
 lesson_specs <- list(
   hsb_sector_cses_ri = list("hsb", "MathAch ~ Sector + cses + (1 | School)", TRUE, nb("01")),
   hsb_ses_ri       = list("hsb", "MathAch ~ SES + (1 | School)", TRUE, c(nb("04"), sol("02"), sol("03"))),
+  hsb_ses_ri_checks = list("hsb", "MathAch ~ SES + (1 | School)", FALSE, c(sol("02"), sol("03"))),
   hsb_cses_means_ri = list("hsb", "MathAch ~ cses + MEANSES + (1 | School)", TRUE, c(nb("03"), nb("04"))),
   hsb_ses_means_ri = list("hsb", "MathAch ~ SES + MEANSES + (1 | School)", TRUE, c(nb("04"), sol("04"))),
   hsb_ses_rs       = list("hsb", "MathAch ~ SES + (SES | School)", TRUE, nb("04")),
@@ -351,7 +352,7 @@ lesson_specs <- list(
   lesson11_coffee_naive  = list("lesson11_coffee", "rt ~ cups + (1 | person)", TRUE, nb("11")),
   lesson11_coffee_rewb   = list("lesson11_coffee", "rt ~ cups_within + cups_mean + (1 | person)", TRUE, nb("11")),
   lesson11_coffee_mundlak = list("lesson11_coffee", "rt ~ cups + cups_mean + (1 | person)", TRUE, nb("11")),
-  assignment01_sim_ri    = list("assignment01_sim", "y ~ x + (1 | group)", TRUE, sol("01")),
+  assignment01_sim_ri    = list("assignment01_sim", "y ~ x + (1 | group)", c(TRUE, FALSE), sol("01")),
   assignment05_batches   = list("assignment05_batches", "y ~ 1 + (1 | batch)", c(TRUE, FALSE), sol("05")),
   assignment11_diary_rewb  = list("assignment11_diary", "mood ~ hours_within + hours_mean + (1 | person)", TRUE, sol("11")),
   assignment11_diary_naive = list("assignment11_diary", "mood ~ hours + (1 | person)", TRUE, sol("11"))
