@@ -10,7 +10,10 @@ the Monte Carlo results average over designs as well as outcomes.
 * :func:`ml_vs_reml_bias` — ML underestimates variances with few groups, REML much less;
 * :func:`lrt_null_distribution` — the likelihood-ratio statistic for τ00 = 0 is a 50:50 mixture of
   χ²₀ and χ²₁, so the naive χ²₁ p-value is too large; :func:`lrt_rejection_rates` summarises it;
-* :func:`sample_size_study` — bias, CI coverage and power by number of groups and group size.
+* :func:`sample_size_study` — bias, CI coverage and power by number of groups and group size, for a
+  continuous level-2 predictor or a 0/1 programme given to half of the groups;
+* :func:`cluster_randomised_power` — the exact power of the level-2 t test for such a programme (a
+  cluster-randomised design), by the noncentral t distribution: the formula the simulation is checked against.
 
 All take ``rng`` (None, an int, or a Generator: the same int gives the same table) and show a
 notebook-aware progress bar (``tqdm.auto``) when they run longer than a second; ``progress=False``
@@ -35,7 +38,8 @@ from mlmlab import engine
 from mlmlab._checks import argument_error, check_choice, check_positive_int, check_random_state
 from mlmlab.simulate import simulate_two_level_many
 
-__all__ = ["ols_vs_mlm", "ml_vs_reml_bias", "lrt_null_distribution", "lrt_rejection_rates", "sample_size_study"]
+__all__ = ["ols_vs_mlm", "ml_vs_reml_bias", "lrt_null_distribution", "lrt_rejection_rates", "sample_size_study",
+           "cluster_randomised_power"]
 
 _CHUNK = 250  # replicates simulated and fitted per batch (one progress-bar step)
 
@@ -78,8 +82,9 @@ def _collect(n_reps, bar, one_block):
     return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
 
 
-def _check_values(values, func, arg, *, integer=False, low=None, high=None, low_open=False, high_open=False):
-    """A non-empty 1-D list of numbers within bounds."""
+def _check_values(values, func, arg, *, integer=False, low=None, high=None, low_open=False, high_open=False,
+                  fix=""):
+    """A non-empty 1-D list of numbers within bounds (``fix``: the next step, added to a bounds error)."""
     arr = np.atleast_1d(np.asarray(values, dtype=object))
     if arr.ndim != 1 or arr.size == 0:
         raise argument_error(func, arg, "a non-empty list of numbers", values, kind=TypeError)
@@ -95,7 +100,7 @@ def _check_values(values, func, arg, *, integer=False, low=None, high=None, low_
             lo = "" if low is None else f"{'>' if low_open else '≥'} {low}"
             hi = "" if high is None else f"{'<' if high_open else '≤'} {high}"
             rng_txt = " and ".join(t for t in (lo, hi) if t)
-            raise argument_error(func, arg, f"a list of numbers {rng_txt}", values, detail=f"{v!r} is not")
+            raise argument_error(func, arg, f"a list of numbers {rng_txt}", values, detail=f"{v!r} is not", fix=fix)
         out.append(int(v) if integer else float(v))
     return out
 
@@ -156,23 +161,35 @@ def _ols_llf(Y, X, reml):
     return -0.5 * dev
 
 
-def _simulate_designs(J, m, levels, beta, tau2, sigma2, R, rng):
+def _simulate_designs(J, m, levels, beta, tau2, sigma2, R, rng, *, level2="normal"):
     """R data sets y = Xβ + u0j + e, each with its own fixed-effects design (new groups every time).
 
-    X has an intercept column, then one N(0, 1) predictor per entry of ``levels``: 1 draws it per
-    unit, 2 per group (constant within the group). Returns Y (R, n), X (R, n, 1 + len(levels)) and
-    the group codes (n,), shared by the replicates (J groups of m units).
+    X has an intercept column, then one predictor per entry of ``levels``: 1 draws it per unit
+    (N(0, 1)), 2 per group (constant within the group): N(0, 1) for ``level2="normal"``, or 0/1 with
+    exactly J // 2 groups, chosen at random, set to 1 for ``level2="binary"``. Returns Y (R, n),
+    X (R, n, 1 + len(levels)) and the group codes (n,), shared by the replicates (J groups of m units).
     """
     codes = np.repeat(np.arange(J), m)
     n = codes.size
     columns = [np.ones((R, n))]
     for level in levels:
-        columns.append(rng.standard_normal((R, n)) if level == 1 else rng.standard_normal((R, J))[:, codes])
+        if level == 1:
+            columns.append(rng.standard_normal((R, n)))
+        elif level2 == "binary":
+            columns.append(_balanced_binary(J, R, rng)[:, codes])
+        else:
+            columns.append(rng.standard_normal((R, J))[:, codes])
     X = np.stack(columns, axis=2)
     u = np.sqrt(tau2) * rng.standard_normal((R, J))[:, codes]
     e = np.sqrt(sigma2) * rng.standard_normal((R, n))
     Y = X @ np.asarray(beta, dtype=float) + u + e
     return Y, X, codes
+
+
+def _balanced_binary(J, R, rng):
+    """(R, J) array of 0/1: in every row J // 2 groups, chosen at random, are 1 (the treated half)."""
+    ranks = np.argsort(rng.random((R, J)), axis=1)
+    return (ranks < J // 2).astype(float)
 
 
 def _between_within_df(n, J, level):
@@ -517,14 +534,29 @@ def lrt_rejection_rates(table):
 
 
 # ----------------------------------------------------------------------------- sample size
+_LEVEL2 = ("normal", "binary")
+
+
+def _check_level2(level2, func):
+    if not isinstance(level2, str) or level2 not in _LEVEL2:
+        raise argument_error(func, "level2", "one of 'normal', 'binary'", level2,
+                             fix="Use level2='binary' for a 0/1 programme given to half of the groups, or "
+                                 "level2='normal' for a continuous group characteristic drawn N(0, 1).")
+    return level2
+
+
 @_shared_params
-def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.25, sigma2=1.0, n_reps=500,
-                      alpha=0.05, test="t", rng=None, progress=True):
+def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.25, sigma2=1.0, level2="normal",
+                      n_reps=500, alpha=0.05, test="t", rng=None, progress=True):
     """Bias, confidence-interval coverage and power by number of groups and group size.
 
-    Data follow y_ij = γ00 + γ10 x_ij + γ01 w_j + u0j + e_ij with x a level-1 and w a level-2
-    predictor (N(0, 1)), u0j ~ N(0, τ00), e_ij ~ N(0, σ²); each data set is fitted by REML with
-    :func:`mlmlab.engine.fit_many`.
+    Data follow y_ij = γ00 + γ10 x_ij + γ01 w_j + u0j + e_ij with x a level-1 predictor (N(0, 1)),
+    w a level-2 predictor, u0j ~ N(0, τ00), e_ij ~ N(0, σ²); each data set is fitted by REML with
+    :func:`mlmlab.engine.fit_many`. The level-2 predictor is either a continuous group
+    characteristic, N(0, 1) (``level2="normal"``: γ01 is the effect *per SD of w*), or a programme
+    given to half of the groups, 0/1 (``level2="binary"``: γ01 is the difference between treated
+    and untreated groups). The two are different things: the same γ01 is detected far more often
+    for the first (see Notes).
 
     Parameters
     ----------
@@ -533,11 +565,16 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
     group_size_values : list of int
         Units per group (at least 2).
     fixed : dict, default={"Intercept": 0, "x": 0.3, "w": 0.3}
-        True fixed effects (keys Intercept, x, w; missing ones are 0).
+        True fixed effects (keys Intercept, x, w; missing ones are 0), in units of y: per SD of x,
+        and per SD of w or treated minus untreated, as ``level2`` says.
     tau2 : float, default=0.25
         True random-intercept variance τ00 (positive).
     sigma2 : float, default=1.0
         True level-1 variance σ².
+    level2 : {"normal", "binary"}, default="normal"
+        The level-2 predictor w. ``"normal"``: drawn N(0, 1) for every group. ``"binary"``: 0/1,
+        with exactly J // 2 groups, chosen at random in every data set, set to 1 (a balanced
+        cluster-randomised design; :func:`cluster_randomised_power` gives its power by formula).
     n_reps : int, default=500
         Data sets per condition.
     alpha : float, default=0.05
@@ -554,19 +591,33 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
         ``parameter``, ``level`` (1, 2, or "variance"), ``truth``, ``mean``, ``bias``,
         ``relative_bias``, ``sd`` (empirical SD of the estimates), ``mean_se`` (mean reported SE;
         for tau2 the delta-method SE τ̂ · SE(log τ̂), over non-singular fits), ``coverage`` (share of
-        (1 − alpha) intervals containing the truth), ``power`` (share rejecting "parameter = 0";
-        for tau2 the LRT with the 50:50 χ²₀/χ²₁ mixture), ``share_singular``, ``n_reps``.
+        (1 − alpha) intervals containing the truth, out of all data sets), ``coverage_nonsingular``
+        (the same share among the data sets whose fit is not singular; NaN if none is), ``power``
+        (share rejecting "parameter = 0"; for tau2 the LRT with the 50:50 χ²₀/χ²₁ mixture),
+        ``share_singular``, ``n_reps``.
+
+    Raises
+    ------
+    ValueError
+        For numbers of groups below 3, group sizes below 2, a ``level2`` other than "normal" or
+        "binary", and the other bad values named in the message.
 
     Notes
     -----
     Intervals for τ00 are Wald intervals on the log scale, exp(log τ̂00 ± z SE) with the SE from
-    the observed information (:func:`mlmlab.engine.log_variance_se`). A singular fit (τ̂00 = 0,
-    or θ < 1e-4 as lme4 flags it) has no such interval and counts as *not* covering;
-    ``share_singular`` shows how often that happens.
+    the observed information (:func:`mlmlab.engine.log_variance_se`). Such an interval never
+    reaches 0, and a singular fit (τ̂00 = 0, or θ < 1e-4 as lme4 flags it) has none at all: it
+    counts as *not* covering. So for tau2, ``coverage`` ≤ 1 − ``share_singular``, and
+    ``coverage_nonsingular`` is the coverage of the intervals that exist.
 
-    Both predictors are drawn afresh for every data set, so ``sd`` is the spread over designs as
-    well as outcomes: for γ01 it is close to √((τ00 + σ²/n) / (J − 3)), the average of the
-    variance (τ00 + σ²/n) / Σ_j (w_j − w̄)² over draws of w (Σ_j (w_j − w̄)² ~ χ²_{J−1}).
+    The level-2 effect is estimated from the J group means, each with variance τ00 + σ²/n, so
+    Var(γ̂01) ≈ (τ00 + σ²/n) / Σ_j (w_j − w̄)². For ``level2="normal"`` w is drawn afresh for
+    every data set, so ``sd`` is the spread over designs as well as outcomes: close to
+    √((τ00 + σ²/n) / (J − 3)), the average over draws of w (Σ_j (w_j − w̄)² ~ χ²_{J−1}).
+    For ``level2="binary"``, Σ_j (w_j − w̄)² = J/4 in every data set (even J): a 0/1 variable split
+    in half has SD 1/2, so ``sd`` is close to √(4 (τ00 + σ²/n) / J), about twice as large, and
+    ``power`` for w is close to :func:`cluster_randomised_power` (the level-1 predictor x aside,
+    which changes it very little).
 
     Examples
     --------
@@ -579,6 +630,26 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
     3        50         x -0.00      0.96   0.99
     4        50         w -0.00      0.95   0.82
     5        50      tau2 -0.00      0.98   0.98
+
+    With 10 groups the log-scale intervals for τ00 that exist cover well; ``coverage`` falls short
+    by the share of singular fits, which have none:
+
+    >>> tab.query("parameter == 'tau2'")[["n_groups", "coverage", "coverage_nonsingular", "share_singular"]].round(2)
+       n_groups  coverage  coverage_nonsingular  share_singular
+    2        10      0.85                  0.97            0.13
+    5        50      0.98                  0.98            0.00
+
+    A programme given to 10 of 20 schools, effect 0.4 (total variance τ00 + σ² = 1), by simulation
+    (Monte Carlo SE of the power about 0.015) and by formula:
+
+    >>> prog = sample_size_study([20], [20], fixed={"w": 0.4}, tau2=0.1, sigma2=0.9, level2="binary",
+    ...                          n_reps=1000, rng=5, progress=False)
+    >>> prog.query("parameter == 'w'")[["n_groups", "sd", "power"]].round(2)
+       n_groups    sd  power
+    1        20  0.17   0.63
+    >>> cluster_randomised_power([20], [20], effect=0.4, tau2=0.1, sigma2=0.9)[["se", "power"]].round(2)
+         se  power
+    0  0.17    0.6
 
     Taught in lesson 08.
     """
@@ -595,6 +666,7 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
     fixed = {k: float(fixed.get(k, 0.0)) for k in ("Intercept", "x", "w")}
     tau2 = _check_variance(tau2, func, "tau2", positive=True)
     sigma2 = _check_variance(sigma2, func, "sigma2", positive=True)
+    level2 = _check_level2(level2, func)
     R = check_positive_int(n_reps, func, "n_reps")
     alpha = _check_alpha(alpha, func)
     test = check_choice(test, ("t", "z"), func, "test")
@@ -605,8 +677,9 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
     with _progress(len(Js) * len(ms), R, progress, func) as bar:
         for J in Js:
             for m in ms:
-                res = _collect(R, bar, lambda size: _sample_size_block(J, m, beta_true, tau2, sigma2, size, rng))
-                beta, se = res["beta"], res["se"]
+                res = _collect(R, bar, lambda size: _sample_size_block(J, m, beta_true, tau2, sigma2, level2, size,
+                                                                       rng))
+                beta, se, singular = res["beta"], res["se"], res["singular"]
                 df = _between_within_df(J * m, J, [1, 2])
                 if test == "t":
                     crit, pval = stats.t.ppf(1 - alpha / 2, df), _two_sided_p(beta, se, df)
@@ -616,30 +689,136 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
                     gamma = fixed[name]
                     lo, hi = beta[:, k] - crit[k] * se[:, k], beta[:, k] + crit[k] * se[:, k]
                     rows.append(_summary_row(J, m, name, level, gamma, beta[:, k], se[:, k],
-                                             (lo <= gamma) & (gamma <= hi), pval[:, k] < alpha,
+                                             (lo <= gamma) & (gamma <= hi), pval[:, k] < alpha, singular,
                                              np.zeros(R, bool), R))
-                t2, se_log, singular = res["tau2"], res["se_log"], res["singular"]
+                t2, se_log = res["tau2"], res["se_log"]
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                     lo, hi = t2 * np.exp(-z * se_log), t2 * np.exp(z * se_log)
                 cover = ~singular & (lo <= tau2) & (tau2 <= hi)
                 rows.append(_summary_row(J, m, "tau2", "variance", tau2, t2, t2 * se_log, cover,
-                                         _mixture_p(res["lr"]) < alpha, singular, R))
+                                         _mixture_p(res["lr"]) < alpha, singular, singular, R))
     return pd.DataFrame(rows)
 
 
-def _sample_size_block(J, m, beta_true, tau2, sigma2, size, rng):
+def _sample_size_block(J, m, beta_true, tau2, sigma2, level2, size, rng):
     """REML estimates and SEs of γ10, γ01 (x, w), τ̂00 with its log-scale SE, and the LR, for ``size`` data sets."""
-    Y, X, codes = _simulate_designs(J, m, (1, 2), beta_true, tau2, sigma2, size, rng)
+    Y, X, codes = _simulate_designs(J, m, (1, 2), beta_true, tau2, sigma2, size, rng, level2=level2)
     fits = _fit_designs(Y, X, codes)
     return {"beta": fits.beta[:, 1:], "se": fits.se[:, 1:], "tau2": fits.G[:, 0, 0], "singular": fits.singular,
             "se_log": engine._log_variance_se_designs(Y, X, _intercept(Y), codes, fits)[:, 0],
             "lr": _lr_random_intercept(fits, Y, X, True)}
 
 
-def _summary_row(J, m, name, level, truth, est, se, cover, reject, singular, R):
-    """One row of sample_size_study; ``mean_se`` averages the SEs of the non-singular fits."""
+def _summary_row(J, m, name, level, truth, est, se, cover, reject, singular, se_missing, R):
+    """One row of sample_size_study.
+
+    ``singular`` flags the singular fits (for ``coverage_nonsingular``); ``mean_se`` averages the SEs
+    of the fits not flagged in ``se_missing`` (the singular ones for tau2, none for fixed effects).
+    """
     return {
         "n_groups": J, "group_size": m, "parameter": name, "level": level, **_estimate_summary(est, truth),
-        "mean_se": np.nanmean(np.where(singular, np.nan, se)) if (~singular).any() else np.nan,
-        "coverage": cover.mean(), "power": reject.mean(), "share_singular": singular.mean(), "n_reps": R,
+        "mean_se": np.nanmean(np.where(se_missing, np.nan, se)) if (~se_missing).any() else np.nan,
+        "coverage": cover.mean(),
+        "coverage_nonsingular": cover[~singular].mean() if (~singular).any() else np.nan,
+        "power": reject.mean(), "share_singular": singular.mean(), "n_reps": R,
     }
+
+
+# ----------------------------------------------------------------------------- power by formula
+def cluster_randomised_power(n_groups_values, group_size_values, *, effect, tau2=0.25, sigma2=1.0, alpha=0.05):
+    """Power of the t test for a programme given to half of the groups (a cluster-randomised design).
+
+    The model is y_ij = γ00 + γ01 w_j + u0j + e_ij, u0j ~ N(0, τ00), e_ij ~ N(0, σ²), with n units
+    in each of J groups and w_j = 1 (treated) in J1 = J // 2 groups, 0 in the other J0 = J − J1.
+    The test of γ01 = 0 is the level-2 t test with J − 2 degrees of freedom (what
+    :func:`sample_size_study` runs); its power follows from the noncentral t distribution.
+
+    Parameters
+    ----------
+    n_groups_values : list of int
+        Numbers of groups J (at least 3: the test has J − 2 degrees of freedom).
+    group_size_values : list of int
+        Units per group n (at least 1).
+    effect : float
+        The programme's effect γ01, treated minus untreated, in units of y. With τ00 + σ² = 1 it is
+        a standardised effect: a difference in SDs of the outcome (the total SD).
+    tau2 : float, default=0.25
+        Random-intercept variance τ00 (0 or more).
+    sigma2 : float, default=1.0
+        Level-1 variance σ² (positive).
+    alpha : float, default=0.05
+        Level of the two-sided test.
+
+    Returns
+    -------
+    DataFrame
+        One row per J and n: ``n_groups``, ``group_size``, ``effect``, ``design_effect``
+        (1 + (n − 1)ρ with ρ = τ00 / (τ00 + σ²)), ``se`` (the true SE of γ̂01), ``df`` (J − 2),
+        ``noncentrality`` (effect / se), ``power``.
+
+    Raises
+    ------
+    ValueError
+        If a number of groups is below 3, a group size below 1, τ00 negative, σ² not positive, or
+        ``alpha`` outside (0, 1).
+    TypeError
+        If ``effect`` is not a number.
+
+    Notes
+    -----
+    Each group mean has variance τ00 + σ²/n, and γ̂01 is the difference between the average group
+    means of the two arms, so
+
+        SE(γ̂01) = √((τ00 + σ²/n) (1/J1 + 1/J0)),  which is √(4 (τ00 + σ²/n) / J) for even J,
+
+    the same as √(4 (τ00 + σ²) · deff / (J n)): the SE of comparing two halves of J n independent
+    units, inflated by the design effect deff = 1 + (n − 1)ρ. The estimated SE pools the variance of
+    the group means around their arm's average (J − 2 degrees of freedom), so
+    T = γ̂01 / SÊ ~ t_{J−2}(δ), noncentral with δ = effect / SE, and
+
+        power = P(T > t_{1−α/2, J−2}) + P(T < −t_{1−α/2, J−2}).
+
+    For balanced data REML's estimate and SE of γ01 are exactly these whenever τ̂00 > 0. A level-2
+    predictor with variance 1 over the groups (Σ_j (w_j − w̄)² = J) would have SE
+    √((τ00 + σ²/n) / J), half as large: a 0/1 variable split in half has SD 1/2. An effect of d
+    *per SD* of a continuous predictor and a programme effect of d are different things; the
+    programme's power equals that of a per-SD effect of d/2.
+
+    Examples
+    --------
+    A programme expected to raise scores by 0.4 SD, ρ = 0.1 (τ00 = 0.1, σ² = 0.9), classes of 20:
+
+    >>> cluster_randomised_power([10, 20, 30, 40], [20], effect=0.4, tau2=0.1, sigma2=0.9).round(3)
+       n_groups  group_size  effect  design_effect     se  df  noncentrality  power
+    0        10          20     0.4            2.9  0.241   8          1.661  0.310
+    1        20          20     0.4            2.9  0.170  18          2.349  0.604
+    2        30          20     0.4            2.9  0.139  28          2.877  0.793
+    3        40          20     0.4            2.9  0.120  38          3.322  0.899
+
+    Taught in lesson 08.
+    """
+    func = "cluster_randomised_power"
+    Js = _check_values(n_groups_values, func, "n_groups_values", integer=True, low=3,
+                       fix="The t test of a programme has J − 2 degrees of freedom, so it needs 3 groups or more "
+                           "(and at least one in each arm).")
+    ns = _check_values(group_size_values, func, "group_size_values", integer=True, low=1,
+                       fix="Give the number of units in each group, e.g. [20].")
+    if isinstance(effect, bool) or not isinstance(effect, numbers.Real) or not np.isfinite(effect):
+        raise argument_error(func, "effect", "a finite number", effect, kind=TypeError,
+                             fix="Give the programme's effect in units of the outcome, e.g. effect=0.4.")
+    tau2 = _check_variance(tau2, func, "tau2")
+    sigma2 = _check_variance(sigma2, func, "sigma2", positive=True)
+    alpha = _check_alpha(alpha, func)
+    rows = []
+    for J in Js:
+        J1 = J // 2
+        df = J - 2
+        crit = stats.t.ppf(1 - alpha / 2, df)
+        for n in ns:
+            se = float(np.sqrt((tau2 + sigma2 / n) * (1 / J1 + 1 / (J - J1))))
+            delta = float(effect) / se
+            power = stats.nct.sf(crit, df, delta) + stats.nct.cdf(-crit, df, delta)
+            rows.append({"n_groups": J, "group_size": n, "effect": float(effect),
+                         "design_effect": 1 + (n - 1) * tau2 / (tau2 + sigma2), "se": se, "df": df,
+                         "noncentrality": delta, "power": float(power)})
+    return pd.DataFrame(rows)

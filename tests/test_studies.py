@@ -9,8 +9,8 @@ from scipy import stats
 
 from mlmlab import engine
 from mlmlab.simulate import simulate_two_level_many
-from mlmlab.studies import (_ols_llf, lrt_null_distribution, lrt_rejection_rates, ml_vs_reml_bias, ols_vs_mlm,
-                            sample_size_study)
+from mlmlab.studies import (_ols_llf, cluster_randomised_power, lrt_null_distribution, lrt_rejection_rates,
+                            ml_vs_reml_bias, ols_vs_mlm, sample_size_study)
 
 
 def _mc_ok(observed, expected, se, k=4.0):
@@ -211,9 +211,10 @@ def test_lr_uses_the_engines_boundary_likelihood():
 def test_sample_size_shape_columns_reproducible():
     kw = dict(n_reps=25, rng=8, progress=False)
     tab = sample_size_study([5, 10], [3, 6], **kw)
-    assert tab.shape == (2 * 2 * 3, 14)
+    assert tab.shape == (2 * 2 * 3, 15)
     assert list(tab.columns) == ["n_groups", "group_size", "parameter", "level", "truth", "mean", "bias",
-                                 "relative_bias", "sd", "mean_se", "coverage", "power", "share_singular", "n_reps"]
+                                 "relative_bias", "sd", "mean_se", "coverage", "coverage_nonsingular", "power",
+                                 "share_singular", "n_reps"]
     assert tab["parameter"].tolist()[:3] == ["x", "w", "tau2"]
     pd.testing.assert_frame_equal(tab, sample_size_study([5, 10], [3, 6], **kw))
 
@@ -292,6 +293,129 @@ def test_z_test_undercovers_with_few_groups():
 
 
 # ----------------------------------------------------------------------------- errors and progress
+def test_tau2_coverage_counts_singular_fits_as_misses():
+    """The log-scale Wald interval never reaches 0 and a singular fit has none: it always misses.
+
+    So coverage = coverage_nonsingular · (1 − share_singular) for τ00, and with few groups the intervals
+    that exist cover at least as well as the nominal 95 % (lesson 08).
+    """
+    tab = sample_size_study([5, 50], [10], n_reps=400, rng=21, progress=False).set_index(["n_groups", "parameter"])
+    for J in (5, 50):
+        row = tab.loc[(J, "tau2")]
+        assert row["coverage"] == pytest.approx(row["coverage_nonsingular"] * (1 - row["share_singular"]), abs=1e-12)
+    few = tab.loc[(5, "tau2")]
+    assert few["share_singular"] > 0.1 and few["coverage"] < 0.9
+    assert few["coverage_nonsingular"] > 0.95
+    assert tab.loc[(50, "tau2"), "coverage_nonsingular"] == tab.loc[(50, "tau2"), "coverage"]
+
+
+# ----------------------------------------------------------------------------- a 0/1 programme
+def _nct_power(effect, J, n, tau2, sigma2, alpha=0.05):
+    """Power of the two-sided t test, by scipy's noncentral t, written out independently."""
+    J1 = J // 2
+    se = np.sqrt((tau2 + sigma2 / n) * (1 / J1 + 1 / (J - J1)))
+    crit = stats.t.ppf(1 - alpha / 2, J - 2)
+    return stats.nct.sf(crit, J - 2, effect / se) + stats.nct.cdf(-crit, J - 2, effect / se)
+
+
+def test_cluster_randomised_power_hand_values():
+    """ρ = 0.1 (τ00 = 0.1, σ² = 0.9), classes of 20: SE = √(4 (0.1 + 0.9/20) / J), df = J − 2."""
+    kw = dict(tau2=0.1, sigma2=0.9)
+    tab = cluster_randomised_power([20, 30], [20], effect=0.4, **kw).set_index("n_groups")
+    assert list(tab.reset_index().columns) == ["n_groups", "group_size", "effect", "design_effect", "se", "df",
+                                               "noncentrality", "power"]
+    assert tab.loc[20, "se"] == pytest.approx(np.sqrt(4 * 0.145 / 20), rel=1e-12)  # 0.1703
+    assert tab.loc[20, "df"] == 18 and tab.loc[30, "df"] == 28
+    assert tab.loc[20, "design_effect"] == pytest.approx(1 + 19 * 0.1)
+    assert tab.loc[20, "power"] == pytest.approx(0.6036, abs=5e-4)
+    assert tab.loc[30, "power"] == pytest.approx(0.7930, abs=5e-4)
+    small = cluster_randomised_power([20], [20], effect=0.3, **kw)
+    assert small["power"].iloc[0] == pytest.approx(0.3852, abs=5e-4)
+    for J, d in ((20, 0.4), (30, 0.4), (20, 0.3)):
+        assert cluster_randomised_power([J], [20], effect=d, **kw)["power"].iloc[0] == pytest.approx(
+            _nct_power(d, J, 20, **kw), rel=1e-12)
+    # d = 0.3 needs more than 50 schools: 53 is the first J with power ≥ 0.8 (54 among even J)
+    grid = cluster_randomised_power(range(20, 61), [20], effect=0.3, **kw).set_index("n_groups")["power"]
+    assert grid.loc[50] < 0.8 and grid.loc[52] < 0.8 <= grid.loc[53]
+    assert int(grid[grid >= 0.8].index.min()) == 53
+    # an odd J: J // 2 treated groups, SE from 1/J1 + 1/J0; no effect: power is alpha
+    odd = cluster_randomised_power([7], [4], effect=0.0, tau2=0.2, sigma2=1.0).iloc[0]
+    assert odd["se"] == pytest.approx(np.sqrt((0.2 + 0.25) * (1 / 3 + 1 / 4)), rel=1e-12)
+    assert odd["power"] == pytest.approx(0.05, rel=1e-9)
+
+
+def test_cluster_randomised_power_matches_a_t_test_on_simulated_group_means():
+    """The formula against its definition: a two-sample t test on the J group means (no mixed model)."""
+    J, n, d, tau2, sigma2, R = 12, 10, 0.5, 0.2, 0.8, 20000
+    rng = np.random.default_rng(30)
+    w = np.arange(J) < J // 2
+    means = d * w + rng.normal(0, np.sqrt(tau2 + sigma2 / n), (R, J))
+    p = stats.ttest_ind(means[:, w], means[:, ~w], axis=1).pvalue
+    expected = cluster_randomised_power([J], [n], effect=d, tau2=tau2, sigma2=sigma2)["power"].iloc[0]
+    assert _mc_ok(np.mean(p < 0.05), expected, np.sqrt(expected * (1 - expected) / R), k=3)
+
+
+@pytest.mark.parametrize("J, n, effect, tau2, sigma2", [(20, 20, 0.4, 0.1, 0.9), (10, 20, 0.4, 0.1, 0.9),
+                                                       (30, 5, 0.3, 0.25, 1.0)])
+def test_binary_level2_power_matches_the_noncentral_t(J, n, effect, tau2, sigma2):
+    R = 1500
+    tab = sample_size_study([J], [n], fixed={"x": 0.2, "w": effect}, tau2=tau2, sigma2=sigma2, level2="binary",
+                            n_reps=R, rng=J + n, progress=False).set_index("parameter")
+    formula = cluster_randomised_power([J], [n], effect=effect, tau2=tau2, sigma2=sigma2).iloc[0]
+    assert _mc_ok(tab.loc["w", "power"], formula["power"], np.sqrt(formula["power"] * (1 - formula["power"]) / R),
+                  k=3)
+    assert tab.loc["w", "sd"] == pytest.approx(formula["se"], rel=0.08)  # MC SE of an SD: about 1.8 % here
+    assert _mc_ok(tab.loc["w", "coverage"], 0.95, np.sqrt(0.95 * 0.05 / R), k=3)
+
+
+def test_binary_level2_halves_the_groups_and_lowers_power(monkeypatch):
+    seen = _spy_on_designs(monkeypatch)
+    J, m, R = 7, 3, 40
+    sample_size_study([J], [m], level2="binary", n_reps=R, rng=5, progress=False)
+    X = np.concatenate([X for X, _ in seen])
+    _assert_new_design_every_replicate(X, J, m, level1=[1])
+    groups = X[:, :, 2].reshape(R, J, m)
+    assert np.all(groups == groups[:, :, :1])  # one value per group
+    w = groups[:, :, 0]
+    assert set(np.unique(w)) == {0.0, 1.0} and np.all(w.sum(axis=1) == J // 2)  # 3 of 7 groups treated
+    assert len(np.unique(w, axis=0)) > 15  # the treated groups are drawn anew (35 ways to pick 3 of 7)
+    # the same effect per SD of a continuous predictor is detected far more often than as a 0/1 programme
+    kw = dict(fixed={"x": 0.0, "w": 0.4}, tau2=0.1, sigma2=0.9, n_reps=300, rng=22, progress=False)
+    per_sd = sample_size_study([20], [20], **kw).set_index("parameter").loc["w"]
+    programme = sample_size_study([20], [20], level2="binary", **kw).set_index("parameter").loc["w"]
+    assert per_sd["power"] > programme["power"] + 0.2
+    assert programme["sd"] == pytest.approx(2 * np.sqrt(0.145 / 20), rel=0.15)
+
+
+def test_default_level2_is_the_normal_predictor():
+    kw = dict(n_reps=20, rng=3, progress=False)
+    pd.testing.assert_frame_equal(sample_size_study([6], [4], **kw), sample_size_study([6], [4], level2="normal", **kw))
+
+
+def test_power_and_level2_errors_are_pinned():
+    with pytest.raises(ValueError, match=r"The 'n_groups_values' argument of cluster_randomised_power must be a list "
+                                         r"of numbers ≥ 3\. Got \[2, 10\]; 2 is not\. The t test of a programme has "
+                                         r"J − 2 degrees of freedom, so it needs 3 groups or more"):
+        cluster_randomised_power([2, 10], [20], effect=0.4)
+    with pytest.raises(ValueError, match=r"The 'group_size_values' argument of cluster_randomised_power must be a "
+                                         r"list of numbers ≥ 1\. Got \[0\]; 0 is not\. Give the number of units in "
+                                         r"each group, e\.g\. \[20\]\."):
+        cluster_randomised_power([20], [0], effect=0.4)
+    with pytest.raises(TypeError, match=r"The 'effect' argument of cluster_randomised_power must be a finite number\. "
+                                        r"Got '0\.4'\. Give the programme's effect in units of the outcome"):
+        cluster_randomised_power([20], [20], effect="0.4")
+    with pytest.raises(ValueError, match=r"The 'tau2' argument of cluster_randomised_power must be a non-negative "
+                                         r"number\. Got -0\.1\."):
+        cluster_randomised_power([20], [20], effect=0.4, tau2=-0.1)
+    with pytest.raises(ValueError, match=r"The 'level2' argument of sample_size_study must be one of 'normal', "
+                                         r"'binary'\. Got 'dummy'\. Use level2='binary' for a 0/1 programme given to "
+                                         r"half of the groups, or level2='normal' for a continuous group "
+                                         r"characteristic drawn N\(0, 1\)\."):
+        sample_size_study([5], [5], level2="dummy", progress=False)
+    with pytest.raises(ValueError, match=r"The 'level2' argument of sample_size_study must be one of"):
+        sample_size_study([5], [5], level2=None, progress=False)
+
+
 def test_errors_are_pinned():
     with pytest.raises(ValueError, match=r"The 'icc_values' argument of ols_vs_mlm must be a list of numbers "
                                          r"≥ 0\.0 and < 1\.0\. Got \[0\.1, 1\.0\]; 1\.0 is not\."):
