@@ -28,6 +28,7 @@ import contextlib
 import copy
 import hashlib
 import io
+import json
 import logging
 import re
 import shutil
@@ -69,6 +70,7 @@ class Build:
     manifest: dict[str, list[str]]
     hidden_counts: dict[str, int] = field(default_factory=dict)
     autograder: nbformat.NotebookNode | None = None
+    version: str = ""
 
     @property
     def questions(self) -> list[str]:
@@ -363,9 +365,48 @@ def build(master: str | Path, *, bundle_dir: str | Path | None = None,
         manifest[q], hidden[q] = answer_names_of(src, q)
         if not manifest[q]:
             raise ValueError(f"The tests of question {q} read no answer variable (no test function parameters).")
-    return Build(name=master.stem, master=master, student=normalise_student(student), tests=tests,
+    student, ag = normalise_student(student), normalise_student(ag)
+    version = assignment_version(student)
+    for nb in (student, ag):
+        stamp(nb, master.stem, version)
+    return Build(name=master.stem, master=master, student=student, tests=tests,
                  public_tests=public, points=points, manifest=manifest, hidden_counts=hidden,
-                 autograder=normalise_student(ag))
+                 autograder=ag, version=version)
+
+
+def assignment_version(student: nbformat.NotebookNode) -> str:
+    """A short fingerprint of what a student sees: the cells' types and sources and the public tests.
+
+    Two generations of the same master give the same version; any change to a question, an
+    instruction or a public check gives another. Hidden tests do not enter it (a student's notebook
+    is not out of date when only they change).
+
+    Parameters
+    ----------
+    student : NotebookNode
+        The normalised student notebook.
+
+    Returns
+    -------
+    str
+        12 hexadecimal digits.
+    """
+    public = student.metadata.get("otter", {}).get("tests", {})
+    content = {"cells": [[c.cell_type, _source(c)] for c in student.cells],
+               "public_tests": {k: public[k] for k in sorted(public)}}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
+
+
+def stamp(nb: nbformat.NotebookNode, assignment: str, version: str) -> None:
+    """Write ``{"assignment": ..., "version": ...}`` into the notebook's ``mlmlab`` metadata."""
+    nb.metadata["mlmlab"] = nbformat.NotebookNode({"assignment": assignment, "version": version})
+
+
+def version_of(nb) -> str | None:
+    """The version stamp a notebook carries (``metadata.mlmlab.version``), or None."""
+    meta = nb.get("metadata", {}).get("mlmlab") if isinstance(nb.get("metadata"), dict) else None
+    version = meta.get("version") if isinstance(meta, dict) else None
+    return version if isinstance(version, str) and version else None
 
 
 def student_bytes(b: Build) -> str:

@@ -372,13 +372,14 @@ def _grade_one(sub: Submission, ctx: _Context) -> dict:
     import nbformat
 
     graded = {"student": sub.student, "status": "failed", "results": None, "events": [], "problem": "",
-              "found": None}
+              "found": None, "version": None}
     scratch = None
     try:
         nb = _read_notebook(sub.path.read_bytes())
         if nb is None:
             graded["status"] = "invalid"
             return graded
+        graded["version"] = _assign.version_of(nb)
         found = assignment_of(nb)
         if found is not None and found != ctx.build.name:
             graded.update(status="wrong_assignment", found=found)
@@ -447,6 +448,9 @@ def _feedback(student, b: _assign.Build, graded: dict, score) -> str:
         lines += ["Your notebook could not be graded because of a problem on the grading side, not in your",
                   "answers. Your instructor has been told and will grade it again."]
         return "\n".join(lines) + "\n"
+    version_note = _version_note(b, graded.get("version"))
+    if version_note:
+        lines += version_note + [""]
     if events:
         lines.append("What happened when your notebook ran:")
         lines += [f"  - {_event_line(e)}" for e in events]
@@ -472,6 +476,32 @@ def _feedback(student, b: _assign.Build, graded: dict, score) -> str:
                 lines.append(f"      {case['message'][:500]}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _version_note(b: _assign.Build, version: str | None) -> list[str]:
+    """Feedback lines when a notebook was not made from the current version of the assignment."""
+    if not b.version or version == b.version:
+        return []
+    if version is None:
+        return [f"Note: your notebook carries no version stamp of assignment {b.name} (its metadata were removed,",
+                "or it was not made from the course's exercise notebook), so it could not be checked against",
+                f"the current version ({b.version}). It was graded all the same."]
+    return [f"Note: your notebook was made from an earlier version of assignment {b.name} ({version}; the current",
+            f"one is {b.version}). Questions or checks may have changed since: compare it with the current",
+            f"exercises/{b.name}.ipynb. It was graded against the current version."]
+
+
+def _version_notes(b: _assign.Build, graded: list[dict]) -> list[str]:
+    """Run notes naming the students whose notebook is of an earlier version or has no stamp."""
+    graded = [g for g in graded if g["status"] not in ("invalid", "wrong_assignment")]
+    older = sorted(g["student"] for g in graded if g.get("version") not in (None, b.version))
+    missing = sorted(g["student"] for g in graded if g.get("version") is None)
+    notes = []
+    if older:
+        notes.append(f"made from an earlier version of {b.name} (current {b.version}): {', '.join(older)}")
+    if missing:
+        notes.append(f"no version stamp (metadata removed or not made from the exercise): {', '.join(missing)}")
+    return notes
 
 
 def _row(b: _assign.Build, graded: dict) -> dict:
@@ -651,6 +681,7 @@ def run(assignment, submissions, out, *, masters=None, time_limit=600, cell_time
     finally:
         shutil.rmtree(scratch_root, ignore_errors=True)
     rows = [_row(b, g) for g in graded]
+    notes += _version_notes(b, graded)
     new = pd.DataFrame(rows, columns=GRADEBOOK_COLUMNS + b.questions)
     new = new.sort_values("student", kind="stable").reset_index(drop=True)
     book = _merge(previous, new, b)

@@ -676,3 +676,67 @@ def test_a_grader_failure_costs_one_row_and_is_reported(monkeypatch, tmp_path):
     got = grading._grade_one(grading.Submission("bo", SUBMISSIONS / "correct.ipynb"), ctx)
     assert got["status"] == "failed" and got["problem"].startswith("the test process failed")
     assert list(tmp_path.iterdir()) == []  # scratch folders removed
+
+
+# ---- version stamps ------------------------------------------------------------------------------
+
+def test_every_exercise_carries_the_version_it_was_made_from():
+    """``make exercises`` stamps each student notebook with the fingerprint of what it shows."""
+    for path in sorted((REPO / "exercises").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        assert nb.metadata["mlmlab"]["assignment"] == path.stem
+        assert _assign.version_of(nb) == _assign.assignment_version(nb), path.name
+
+
+def test_the_version_changes_with_what_students_see_only():
+    b = _assign.build(MASTERS / "90_fixture.ipynb")
+    assert _assign.version_of(b.student) == _assign.version_of(b.autograder) == b.version
+    assert len(b.version) == 12 and int(b.version, 16) >= 0
+    assert _assign.build(MASTERS / "90_fixture.ipynb").version == b.version  # stable across builds
+    edited = nbformat.from_dict(json.loads(json.dumps(b.student)))
+    edited.cells[-1].source += "\n# one more line"
+    assert _assign.assignment_version(edited) != b.version
+    tests_changed = nbformat.from_dict(json.loads(json.dumps(b.student)))
+    q = next(iter(tests_changed.metadata["otter"]["tests"]))
+    tests_changed.metadata["otter"]["tests"][q] += "\n# a changed public check"
+    assert _assign.assignment_version(tests_changed) != b.version
+    assert _assign.version_of({"metadata": {}}) is None
+    assert _assign.version_of({"metadata": {"mlmlab": {"version": 3}}}) is None
+
+
+def test_the_fixture_submissions_carry_the_current_stamp():
+    """Fixtures stand for students who worked on the current fixture exercise (tools/stamp_fixtures.py)."""
+    done = subprocess.run([sys.executable, "tools/stamp_fixtures.py", "--check"], cwd=str(REPO),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"run python tools/stamp_fixtures.py: {done.stdout}{done.stderr}"
+
+
+@pytest.mark.parametrize("stamp, expected", [
+    ("current", None),
+    ("0123456789ab", "made from an earlier version of assignment 90_fixture (0123456789ab; the current"),
+    (None, "carries no version stamp of assignment 90_fixture"),
+])
+def test_feedback_flags_a_notebook_of_another_version(monkeypatch, tmp_path, stamp, expected):
+    b = _assign.build(MASTERS / "90_fixture.ipynb")
+    ctx = grading._Context(b, {"time_limit": 10.0, "cell_timeout": 5.0, "max_output": 1000, "memory_limit": 512},
+                           tmp_path, _sandbox.Sandbox(None, False, "none"), [], PLAIN_SOURCE)
+    nb = json.loads((SUBMISSIONS / "correct.ipynb").read_text())
+    if stamp is None:
+        del nb["metadata"]["mlmlab"]
+    elif stamp != "current":
+        nb["metadata"]["mlmlab"]["version"] = stamp
+    sub = tmp_path / "ada.ipynb"
+    sub.write_text(json.dumps(nb))
+    results = {q: {"score": b.points[q], "notes": [], "cases": []} for q in b.questions}
+    monkeypatch.setattr(grading, "_execute", lambda *a: {"answers": "{}", "at_check": {}, "events": []})
+    monkeypatch.setattr(grading, "_run_tests", lambda *a: (results, ""))
+    got = grading._grade_one(grading.Submission("ada", sub), ctx)
+    assert got["status"] == "ok"
+    text = grading._feedback("ada", b, got, b.max_score)
+    notes = grading._version_notes(b, [got])
+    if expected is None:
+        assert "Note:" not in text and notes == []
+    else:
+        assert expected in " ".join(text.split()), text
+        assert "It was graded" in text
+        assert len(notes) == 1 and notes[0].endswith(": ada")
