@@ -46,6 +46,7 @@ LESSON = REF["lesson_models"]
 LESSON_SPECS = {
     "hsb_sector_cses_ri": ("hsb", "MathAch ~ Sector + cses + (1 | School)", ("reml",), {}),
     "hsb_ses_ri": ("hsb", "MathAch ~ SES + (1 | School)", ("reml",), {}),
+    "hsb_ses_ri_checks": ("hsb", "MathAch ~ SES + (1 | School)", ("ml",), {}),
     "hsb_cses_means_ri": ("hsb", "MathAch ~ cses + MEANSES + (1 | School)", ("reml",), {}),
     "hsb_ses_means_ri": ("hsb", "MathAch ~ SES + MEANSES + (1 | School)", ("reml",), {}),
     "hsb_ses_rs": ("hsb", "MathAch ~ SES + (SES | School)", ("reml",), {}),
@@ -71,7 +72,7 @@ LESSON_SPECS = {
     "lesson11_coffee_naive": ("lesson11_coffee", "rt ~ cups + (1 | person)", ("reml",), {}),
     "lesson11_coffee_rewb": ("lesson11_coffee", "rt ~ cups_within + cups_mean + (1 | person)", ("reml",), {}),
     "lesson11_coffee_mundlak": ("lesson11_coffee", "rt ~ cups + cups_mean + (1 | person)", ("reml",), {}),
-    "assignment01_sim_ri": ("assignment01_sim", "y ~ x + (1 | group)", ("reml",), {}),
+    "assignment01_sim_ri": ("assignment01_sim", "y ~ x + (1 | group)", ("reml", "ml"), {}),
     "assignment05_batches": ("assignment05_batches", "y ~ 1 + (1 | batch)", ("reml", "ml"), {}),
     "assignment11_diary_rewb": ("assignment11_diary", "mood ~ hours_within + hours_mean + (1 | person)", ("reml",), {}),
     "assignment11_diary_naive": ("assignment11_diary", "mood ~ hours + (1 | person)", ("reml",), {}),
