@@ -20,3 +20,16 @@ def _execute_cell_input(self, cell_input, allow_stdin=None):
 
 
 nbval.kernel.RunningKernel.execute_cell_input = _execute_cell_input
+
+
+# ---- `make test` on two workers (pytest-xdist --dist loadfile: each file on one worker) ------------
+# The slowest files start first, so that no long file is left to run alone at the end while the other
+# worker sits idle (longest-first scheduling; the order within a file is unchanged).
+SLOW_FIRST = ("tests/test_grading.py", "tests/test_exercises.py", "tests/test_site_browser.py",
+              "tests/test_exercises_live.py", "tests/test_browser.py", "tests/test_lesson_claims.py",
+              "tests/test_make_lab.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {path: i for i, path in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
