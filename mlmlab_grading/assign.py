@@ -260,11 +260,24 @@ def normalise_student(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         cell.source = _source(cell).rstrip("\n")
         if cell.cell_type == "code":
             cell.source = robust_init_cell(cell.source)
+    _title_first(nb)
     _stable_ids(nb)
     return nb
 
 
+def _title_first(nb: nbformat.NotebookNode) -> None:
+    """Put otter's initialisation cell just below the notebook's title (otter writes it first).
+
+    The notebook then opens on its title ("Exercises 02 · ..."), and the set-up cell follows it.
+    """
+    if (len(nb.cells) > 1 and nb.cells[0].cell_type == "code" and _OTTER_INIT_ANY.search(nb.cells[0].source)
+            and nb.cells[1].cell_type == "markdown" and nb.cells[1].source.startswith("# ")):
+        nb.cells[0], nb.cells[1] = nb.cells[1], nb.cells[0]
+
+
 _OTTER_INIT_RE = re.compile(r'^# Initialize Otter\nimport otter\ngrader = otter\.Notebook\("((\d{2}_[a-z0-9_]+)\.ipynb)"\)$')
+
+_OTTER_INIT_ANY = re.compile(r"^# Initialize Otter", re.MULTILINE)
 
 _INIT_CELL = '''# Initialize Otter. grader.check reads its tests from this notebook's file: found by its name or,
 # if you renamed your copy, as the most recently saved notebook of this assignment in this folder.

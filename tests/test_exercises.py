@@ -209,7 +209,7 @@ def test_a_renamed_copy_of_the_student_notebook_still_checks(tmp_path):
 
     b = _assign.build(REPO / "tests" / "fixtures" / "masters" / "90_fixture.ipynb")
     nb = b.student
-    init = _source(nb.cells[0])
+    init = _source(nb.cells[1])
     assert "_this_notebook(\"90_fixture.ipynb\", \"90_fixture\")" in init
     copy = tmp_path / "90_fixture (1).ipynb"
     nbformat.write(nb, copy)
@@ -224,4 +224,6 @@ def test_a_renamed_copy_of_the_student_notebook_still_checks(tmp_path):
 def test_every_student_notebook_finds_a_renamed_copy_of_itself():
     for stem in STEMS:
         nb = nbformat.read(REPO / "exercises" / f"{stem}.ipynb", as_version=4)
-        assert f'grader = otter.Notebook(_this_notebook("{stem}.ipynb", "{stem}"))' in _source(nb.cells[0])
+        title, init = (_source(c) for c in nb.cells[:2])
+        assert nb.cells[0].cell_type == "markdown" and title.startswith(f"# Exercises {stem[:2]} · ")
+        assert f'grader = otter.Notebook(_this_notebook("{stem}.ipynb", "{stem}"))' in init
