@@ -251,3 +251,13 @@ def test_a_common_mistake_fails_with_its_hint(stem, question, wrong, hint):
         for text in _shown_values(right.get(name)):
             assert not re.search(rf"(?<![\d.]){re.escape(text)}(?!\d)", shown), \
                 f"{stem} {question}: the feedback for {wrong!r} shows the right value of {name} ({text}):\n{shown}"
+
+
+def test_08_q5_names_the_per_sd_reading_of_a_programme():
+    """Exercise 08 q5 (not yet in MISTAKES: its other questions have no targeted checks): simulating the
+    programme as a standard-normal school predictor gives 20 schools, and the public check says why."""
+    env = dict(_solved("08_sample_size"))
+    assert _public_check("08_sample_size", "q5", dict(env)).passed_all
+    env.update(min_schools=20, power_at_min=0.885)
+    result = _public_check("08_sample_size", "q5", env)
+    assert not result.passed_all and "standard-normal school characteristic" in result.summary()
