@@ -155,8 +155,12 @@ def probe() -> Sandbox | str:
                 "(tools/install_system_deps.sh does)")
     reason = ""
     for user_namespace in (True, False):
+        # as in a submission's sandbox: an empty /tmp, with the Python and the course library kept
+        # (a course folder or venv under /tmp stays reachable)
+        keep = [f for f in sorted(_exposed(), key=_depth) if f.is_relative_to(Path("/tmp").resolve())]
         cmd = [bwrap, *_flags(user_namespace), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-               "--tmpfs", "/tmp", "--", sys.executable, "-I", "-c", "import os; print(os.getuid())"]
+               "--tmpfs", "/tmp", *[a for f in keep for a in ("--ro-bind", str(f), str(f))],
+               "--", sys.executable, "-I", "-c", "import os; print(os.getuid())"]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         except (OSError, subprocess.TimeoutExpired) as exc:

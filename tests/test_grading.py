@@ -37,7 +37,8 @@ SUBMISSIONS = FIXTURES / "submissions"
 MASTERS = FIXTURES / "masters"
 LIMITS = ["--cell-timeout", "10", "--time-limit", "120", "--max-output", "1000000", "--workers", "2"]
 PLAIN_SOURCE = (REPO / "mlmlab_grading" / "plain.py").read_text()
-needs_sandbox = pytest.mark.skipif(isinstance(_sandbox.probe(), str),
+# Skipped on a machine without a working bubblewrap, except in CI (CI=true), where that is a failure.
+needs_sandbox = pytest.mark.skipif(isinstance(_sandbox.probe(), str) and os.environ.get("CI") != "true",
                                    reason=f"no sandbox here: {_sandbox.probe()}")
 
 
@@ -740,3 +741,25 @@ def test_feedback_flags_a_notebook_of_another_version(monkeypatch, tmp_path, sta
         assert expected in " ".join(text.split()), text
         assert "It was graded" in text
         assert len(notes) == 1 and notes[0].endswith(": ada")
+
+
+def test_the_sandbox_probe_keeps_a_course_folder_under_tmp(monkeypatch):
+    """A course (and its venv) cloned under /tmp: the probe mounts an empty /tmp as a submission's
+    sandbox does, so it must keep the Python and the library reachable, or grading refuses to run."""
+    if isinstance(_sandbox.probe(), str):
+        pytest.skip("no bubblewrap here")
+    kept = []
+    real_run = subprocess.run
+
+    def spy(cmd, *args, **kwargs):
+        kept.append(list(cmd))
+        return real_run(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(_sandbox, "_exposed", lambda: [Path("/tmp/course/.venv"), Path("/usr")])
+    monkeypatch.setattr(_sandbox.subprocess, "run", spy)
+    _sandbox.probe.__wrapped__()  # the uncached probe
+    probe_cmd = next(c for c in kept if "--tmpfs" in c)
+    i = probe_cmd.index("--tmpfs")
+    assert probe_cmd[i + 1] == "/tmp"
+    assert probe_cmd[i + 2:i + 5] == ["--ro-bind", "/tmp/course/.venv", "/tmp/course/.venv"]
+    assert "/usr" not in probe_cmd[i + 2:]
