@@ -75,7 +75,9 @@ def hidden_tests(masters_dir: Path) -> list[tuple[str, list[str], list[float]]]:
             except SyntaxError:
                 continue
             for fn in [n for n in tree.body if isinstance(n, ast.FunctionDef)]:
-                lines = [ast.get_source_segment(code, s) or "" for s in fn.body]
+                # imports reveal nothing (and lessons import the same things)
+                lines = [ast.get_source_segment(code, s) or "" for s in fn.body
+                         if not isinstance(s, (ast.Import, ast.ImportFrom))]
                 numbers = [n.value for n in ast.walk(fn) if isinstance(n, ast.Constant)
                            and isinstance(n.value, float) and not float(n.value).is_integer()]
                 found.append((master.name, [ln for ln in lines if len(ln) >= 10], numbers))
