@@ -3,11 +3,15 @@
 Explicit re-exports only; each concept lives in its own module.
 """
 
+from mlmlab import boundary
 from mlmlab import datasets
 from mlmlab import engine
 from mlmlab import simulate
 from mlmlab import studies
 from mlmlab.compare import compare
+from mlmlab.design import ModelDesign, build_design
+from mlmlab.estimation import Control
+from mlmlab.exceptions import ConvergenceWarning, FitError, MlmlabInputError
 from mlmlab.fitting import fit
 from mlmlab.icc import design_effect, effective_n, icc
 from mlmlab.r2 import r2_nakagawa
@@ -18,12 +22,19 @@ from mlmlab.simulate import simulate_two_level
 __version__ = "0.1.0"
 
 __all__ = [
+    "boundary",
     "datasets",
     "engine",
     "simulate",
     "studies",
     "fit",
+    "Control",
+    "build_design",
+    "ModelDesign",
     "MixedResult",
+    "ConvergenceWarning",
+    "FitError",
+    "MlmlabInputError",
     "icc",
     "design_effect",
     "effective_n",

@@ -23,6 +23,7 @@ __all__ = [
     "check_numeric_column",
     "check_choice",
     "check_positive_int",
+    "check_result",
 ]
 
 
@@ -183,3 +184,25 @@ def check_positive_int(value, func: str, arg: str, *, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < minimum:
         raise argument_error(func, arg, f"a whole number of at least {minimum}", value)
     return int(value)
+
+
+#: What a fitted model from mlmlab.fit offers to the functions that read it.
+RESULT_ATTRIBUTES = ("formula", "data", "fixed", "G", "sigma2", "design")
+
+
+def check_result(result, func: str, arg: str = "result", *, needs=RESULT_ATTRIBUTES):
+    """Check that ``result`` looks like a fit from :func:`mlmlab.fit` (has every attribute in ``needs``).
+
+    Raises
+    ------
+    TypeError
+        An attribute is missing, e.g. a statsmodels result was passed instead of an mlmlab one.
+    """
+    missing = [name for name in needs if not hasattr(result, name)]
+    if missing:
+        raise argument_error(
+            func, arg, "a fitted model from mlmlab.fit", result,
+            detail="it has no " + ", ".join(f".{m}" for m in missing),
+            fix="Fit the model first: result = mlmlab.fit('y ~ x + (1 | group)', data).", kind=TypeError,
+        )
+    return result

@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from mlmlab._checks import MlmlabInputError, argument_error
+from mlmlab.boundary import mixture_pvalue
 from mlmlab.result import MixedResult
 
 __all__ = ["compare", "mixture_pvalue"]
@@ -120,40 +121,6 @@ def compare(*results, names=None, refit=True) -> pd.DataFrame:
     return out
 
 
-def mixture_pvalue(lr, q):
-    """p-value of the 50:50 mixture 0.5·χ²_q + 0.5·χ²_{q+1} (χ²_0 is a point mass at 0).
-
-    Parameters
-    ----------
-    lr : float or array-like
-        Likelihood-ratio statistic(s), 2 × (llf₁ − llf₀) ≥ 0.
-    q : int
-        Number of correlated random effects in the smaller model's block (0 when the larger
-        model adds a new single random effect).
-
-    Returns
-    -------
-    float or ndarray
-
-    Examples
-    --------
-    >>> round(mixture_pvalue(9.7617, 1), 4)
-    0.0047
-    >>> round(mixture_pvalue(3.84, 0), 3)  # half the naive χ²_1 p-value
-    0.025
-
-    Taught in lesson 06.
-    """
-    lr = np.asarray(lr, dtype=float)
-    if np.any(lr < 0) or np.any(~np.isfinite(lr)):
-        raise argument_error("mixture_pvalue", "lr", "finite and non-negative", lr)
-    if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or q < 0:
-        raise argument_error("mixture_pvalue", "q", "a whole number of at least 0", q)
-    low = np.where(lr > 0, 0.0, 1.0) if q == 0 else stats.chi2.sf(lr, q)
-    p = 0.5 * low + 0.5 * stats.chi2.sf(lr, q + 1)
-    return float(p) if p.ndim == 0 else p
-
-
 # --------------------------------------------------------------------------- helpers
 
 def _names(results, names):
@@ -172,10 +139,10 @@ def _names(results, names):
 
 def _check_same_data(results, names):
     first = results[0]
-    y0 = first.statsmodels.model.endog
-    outcome0 = first._spec.parsed.outcome
+    y0 = first.design.y
+    outcome0 = first.design.outcome
     for name, r in zip(names[1:], results[1:]):
-        outcome = r._spec.parsed.outcome
+        outcome = r.design.outcome
         if outcome != outcome0:
             raise argument_error(
                 "compare", "results", "fits of the same outcome", name,
@@ -183,7 +150,7 @@ def _check_same_data(results, names):
                 fix="Likelihoods of different outcomes cannot be compared.",
             )
         same_rows = r.nobs == first.nobs and r.data.index.equals(first.data.index)
-        if not same_rows or not np.array_equal(r.statsmodels.model.endog, y0):
+        if not same_rows or not np.array_equal(r.design.y, y0):
             raise argument_error(
                 "compare", "results", "fits to the same rows of data", name,
                 detail=f"it uses {r.nobs} rows and {names[0]!r} uses {first.nobs}" if r.nobs != first.nobs
@@ -222,7 +189,7 @@ def _likelihood_scale(results, names, refit):
 def _blocks(r) -> dict:
     """Grouping factor → sorted list of its blocks' term names."""
     out = {}
-    for b in r._spec.blocks:
+    for b in r.design.blocks:
         out.setdefault(b.factor, []).append(tuple(b.names))
     return {k: sorted(v) for k, v in out.items()}
 

@@ -18,10 +18,13 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from mlmlab import engine
 from mlmlab._checks import (
     argument_error, check_choice, check_column, check_data, check_numeric_column, check_positive_int,
     check_random_state,
 )
+from mlmlab.fitting import fit
+from mlmlab.result import MixedResult
 
 __all__ = ["icc", "design_effect", "effective_n"]
 
@@ -76,9 +79,6 @@ def icc(result_or_data, *, y=None, group=None, ci=0.95, method="profile", rng=No
 
     Taught in lesson 03.
     """
-    from mlmlab.fitting import fit
-    from mlmlab.result import MixedResult
-
     if isinstance(result_or_data, pd.DataFrame):
         data = check_data(result_or_data, "icc", "result_or_data")
         if y is None or group is None:
@@ -189,8 +189,8 @@ def _as_array(value, func, arg):
 
 
 def _random_intercept_parts(result) -> dict:
-    blocks = result._spec.blocks
-    if len(blocks) != 1 or blocks[0].names != ["(Intercept)"]:
+    blocks = result.design.blocks
+    if len(blocks) != 1 or blocks[0].names != ("(Intercept)",):
         terms = "; ".join(f"{b.term.group}: {', '.join(b.names)}" for b in blocks)
         raise argument_error(
             "icc", "result_or_data", "a random-intercept model with one grouping factor", result.formula,
@@ -199,11 +199,10 @@ def _random_intercept_parts(result) -> dict:
                 "y ~ ... + (1 | g) for it.",
         )
     b = blocks[0]
-    model = result.statsmodels.model
     return {
-        "tau": float(result._cov[0][0, 0]), "sigma2": result.sigma2, "reml": result.reml,
-        "y": np.asarray(model.endog, dtype=float), "X": np.asarray(model.exog, dtype=float),
-        "codes": b.codes, "n_groups": len(b.levels), "beta": result.statsmodels.fe_params.to_numpy(float),
+        "tau": float(result.G[b.factor].iloc[0, 0]), "sigma2": result.sigma2, "reml": result.reml,
+        "y": result.design.y, "X": result.design.X.to_numpy(dtype=float),
+        "codes": b.codes, "n_groups": len(b.levels), "beta": result.fixed["estimate"].to_numpy(float),
         "llf": result.llf,
     }
 
@@ -263,8 +262,6 @@ def _to_icc(theta):
 
 
 def _bootstrap_interval(parts, level, rng, n_boot):
-    from mlmlab import engine
-
     n, J = len(parts["y"]), parts["n_groups"]
     mean = parts["X"] @ parts["beta"]
     u = rng.normal(0.0, np.sqrt(parts["tau"]), size=(n_boot, J))

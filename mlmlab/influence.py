@@ -10,18 +10,17 @@ import pandas as pd
 
 from mlmlab import engine
 from mlmlab._checks import argument_error
-from mlmlab._model_matrices import model_matrices
-from mlmlab.formula import parse_formula
+from mlmlab._checks import check_result
 
 __all__ = ["group_influence", "cooks_distance"]
 
 _COLUMNS = ["level", "n", "parameter", "kind", "full", "dropped", "change", "std_change"]
 
 
-def _single_factor(result, mats):
-    factors = list(mats.Z)
-    blocks = parse_formula(result.formula, func="group_influence").random
-    if len(factors) == 1 and len(blocks) > 1:
+def _single_factor(result, func):
+    design = check_result(result, func).design
+    factors = design.factors
+    if len(factors) == 1 and len(design.blocks) > 1:
         raise argument_error(
             "group_influence", "result", "a fit with one block of random effects", result.formula,
             detail="its random effects of " + repr(factors[0]) + " are split into uncorrelated blocks (||)",
@@ -34,7 +33,7 @@ def _single_factor(result, mats):
             fix="Leave-one-group-out refits use the engine, which fits one grouping factor; "
                 "refit the model with one factor, e.g. y ~ x + (1 | g).",
         )
-    return factors[0]
+    return design, factors[0]
 
 
 def _vc_names(terms) -> list:
@@ -99,18 +98,17 @@ def group_influence(result) -> pd.DataFrame:
 
     Taught in lesson 10.
     """
-    mats = model_matrices(result, "group_influence")
-    factor = _single_factor(result, mats)
-    labels = mats.groups[factor].to_numpy()
-    levels = _level_order(result, factor, labels)
+    design, factor = _single_factor(result, "group_influence")
+    labels = design.group_labels(factor).to_numpy()
+    levels = list(design.blocks[0].labels)  # the order of the fit's levels
     if len(levels) < 3:
         raise argument_error("group_influence", "result", "a fit with at least three groups", result.formula,
                              detail=f"'{factor}' has {len(levels)} groups; without one of them only one would be left")
-    X, Z, y = mats.X.to_numpy(dtype=float), mats.Z[factor].to_numpy(dtype=float), mats.y
+    X, Z, y = design.X.to_numpy(dtype=float), design.Z(factor).to_numpy(dtype=float), design.y
     reml = bool(result.reml)
     full = engine.fit(y, X, Z, labels, reml=reml)
-    fixed_names = list(mats.X.columns)
-    vc = _vc_names(list(mats.Z[factor].columns))
+    fixed_names = list(design.X.columns)
+    vc = _vc_names(list(design.blocks[0].names))
     base = _parameters(full, fixed_names, vc)
     se = dict(zip(fixed_names, full.se))
     rows = []
@@ -123,17 +121,6 @@ def group_influence(result) -> pd.DataFrame:
             rows.append((level, n, name, kind, before, after, change,
                          change / se[name] if kind == "fixed" else np.nan))
     return pd.DataFrame(rows, columns=_COLUMNS)
-
-
-def _level_order(result, factor, labels) -> list:
-    """Levels in the order mlmlab.fit uses: categories, sorted numbers, or sorted labels."""
-    present = set(labels)
-    col = result.data[factor] if factor in result.data.columns else None
-    if col is not None and isinstance(col.dtype, pd.CategoricalDtype):
-        return [str(c) for c in col.cat.categories if str(c) in present]
-    if col is not None and pd.api.types.is_numeric_dtype(col):
-        return [str(v) for v in np.sort(col.unique())]
-    return sorted(present)
 
 
 def cooks_distance(result, *, influence=None) -> pd.DataFrame:
@@ -181,10 +168,9 @@ def cooks_distance(result, *, influence=None) -> pd.DataFrame:
                              fix="Pass influence=group_influence(result), or leave it out.")
     fixed = influence[influence["kind"] == "fixed"]
     names = list(dict.fromkeys(fixed["parameter"]))
-    mats = model_matrices(result, "cooks_distance")
-    factor = _single_factor(result, mats)
-    full = engine.fit(mats.y, mats.X.to_numpy(dtype=float), mats.Z[factor].to_numpy(dtype=float),
-                      mats.groups[factor].to_numpy(), reml=bool(result.reml))
+    design, factor = _single_factor(result, "cooks_distance")
+    full = engine.fit(design.y, design.X.to_numpy(dtype=float), design.Z(factor).to_numpy(dtype=float),
+                      design.group_labels(factor).to_numpy(), reml=bool(result.reml))
     inv = np.linalg.inv(full.cov_beta)
     wide = fixed.pivot(index="level", columns="parameter", values="change")[names]
     d = np.einsum("ij,jk,ik->i", wide.to_numpy(), inv, wide.to_numpy()) / len(names)

@@ -1,6 +1,7 @@
-"""R² for linear mixed models: marginal and conditional (Nakagawa & Schielzeth 2013, Johnson 2014).
+"""How a mixed model splits the outcome's variance: R² (marginal and conditional; Nakagawa & Schielzeth 2013,
+Johnson 2014), the variance parts behind it, and each level's share of the variance.
 
-Taught in lesson 10.
+Taught in lessons 03 (variance shares) and 10 (R²).
 """
 
 from __future__ import annotations
@@ -8,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mlmlab._model_matrices import model_matrices
+from mlmlab._checks import argument_error, check_column, check_result
 
-__all__ = ["r2_nakagawa", "variance_parts"]
+__all__ = ["r2_nakagawa", "variance_parts", "variance_shares"]
 
 
 def variance_parts(result) -> pd.DataFrame:
@@ -55,10 +56,11 @@ def variance_parts(result) -> pd.DataFrame:
 
 
 def _parts(result, func: str) -> pd.DataFrame:
-    mats = model_matrices(result, func)
+    design = check_result(result, func).design
     beta = result.fixed["estimate"].to_numpy(dtype=float)
-    rows = [("fixed", float(np.var(mats.X.to_numpy() @ beta, ddof=1)))]
-    for name, Z in mats.Z.items():
+    rows = [("fixed", float(np.var(design.X.to_numpy() @ beta, ddof=1)))]
+    for name in design.factors:
+        Z = design.Z(name)
         z = Z.to_numpy(dtype=float)
         G = result.G[name].loc[Z.columns, Z.columns].to_numpy(dtype=float)
         rows.append((name, float(np.mean(np.sum((z @ G) * z, axis=1)))))
@@ -120,3 +122,80 @@ def r2_nakagawa(result) -> pd.DataFrame:
         "var_random": [v_random],
         "var_residual": [v_resid],
     })
+
+
+# --------------------------------------------------------------------------- shares of the variance
+
+_COLUMNS = ("grp", "var1", "var2", "vcov")
+
+
+def _varcomp(model, name: str) -> pd.DataFrame:
+    table = model if isinstance(model, pd.DataFrame) else getattr(model, "varcomp", None)
+    if not isinstance(table, pd.DataFrame):
+        raise argument_error(
+            "variance_shares", "models", "fits from mlmlab.fit or their .varcomp tables", model,
+            fix="Fit first: result = mlmlab.fit('y ~ 1 + (1 | group)', data).", kind=TypeError,
+        )
+    for col in _COLUMNS:
+        check_column(table, col, "variance_shares", "models")
+    table = table[table["var2"].isna()]
+    slopes = table[(table["grp"] != "Residual") & (table["var1"] != "(Intercept)")]
+    if len(slopes):
+        raise argument_error(
+            "variance_shares", "models", "random-intercept models only", name,
+            detail="it has a random slope for " + ", ".join(map(str, slopes["var1"])),
+            fix="A slope's variance depends on the value of x, so it is not a fixed share of the outcome's variance.",
+        )
+    return table
+
+
+def variance_shares(models) -> pd.DataFrame:
+    """Tidy table of each variance component and its share of the total, per model.
+
+    Parameters
+    ----------
+    models : MixedResult, DataFrame, or dict of name -> MixedResult/DataFrame
+        Random-intercept fits from :func:`mlmlab.fit` or their ``varcomp`` tables
+        (columns grp, var1, var2, vcov; the last row's grp is ``"Residual"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns model, level (the grouping factor, or ``"Residual"``), variance, share
+        (variance / total of that model), and explained (1 − variance / the same level's variance
+        in the first model; 0 in the first model).
+
+    Raises
+    ------
+    MlmlabInputError
+        If a model has a random slope.
+    TypeError
+        If a model is neither a fit nor a ``varcomp`` table.
+
+    Examples
+    --------
+    >>> null = pd.DataFrame({"grp": ["School", "Residual"], "var1": ["(Intercept)", None],
+    ...                      "var2": [None, None], "vcov": [8.0, 32.0]})
+    >>> ses = null.assign(vcov=[4.0, 24.0])
+    >>> variance_shares({"null": null, "ses": ses}).round(3)
+      model     level  variance  share  explained
+    0  null    School       8.0  0.200       0.00
+    1  null  Residual      32.0  0.800       0.00
+    2   ses    School       4.0  0.143       0.50
+    3   ses  Residual      24.0  0.857       0.25
+
+    Taught in lesson 03.
+    """
+    if not isinstance(models, dict):
+        models = {"model": models}
+    rows = []
+    for name, model in models.items():
+        table = _varcomp(model, name)
+        total = table["vcov"].sum()
+        for grp, vcov in zip(table["grp"], table["vcov"]):
+            rows.append({"model": str(name), "level": str(grp), "variance": float(vcov),
+                         "share": float(vcov / total) if total > 0 else np.nan})
+    out = pd.DataFrame(rows)
+    first = out[out["model"] == out["model"].iloc[0]].set_index("level")["variance"]
+    out["explained"] = 1 - out["variance"] / out["level"].map(first)
+    return out

@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mlmlab._checks import argument_error, check_choice
-from mlmlab._model_matrices import check_result
+from mlmlab._checks import argument_error, check_choice, check_result
 from mlmlab.r2 import r2_nakagawa
 
 __all__ = ["report_table", "format_report"]

@@ -12,11 +12,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import patsy
 from scipy import sparse, stats
 
 from mlmlab._checks import argument_error, check_data
-from mlmlab.formula import user_name
+from mlmlab.design import NewDataError
+from mlmlab.estimation import estimate
 
 __all__ = ["MixedResult"]
 
@@ -69,6 +69,11 @@ class MixedResult:
         Fitted values including the random effects, and y minus them.
     data : pandas.DataFrame
         The rows of the data used in the fit.
+    design : mlmlab.design.ModelDesign
+        The model as built from formula and data (y, X, the random-effects blocks and their groups, rows
+        used and dropped); ``predict``, ``refit`` and the inference functions read it.
+    control : mlmlab.Control or None
+        The optimisation settings the fit was made with (None: the defaults).
     statsmodels : statsmodels MixedLMResults
         The underlying statsmodels result, untouched.
 
@@ -88,26 +93,36 @@ class MixedResult:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def _from_fit(cls, spec, sm_result, info, data, reml):
+    def from_design(cls, design, *, reml=True, control=None) -> "MixedResult":
+        """Estimate a :class:`mlmlab.design.ModelDesign` and return the result (what :func:`mlmlab.fit` does).
+
+        Examples
+        --------
+        >>> from mlmlab import datasets
+        >>> from mlmlab.design import build_design
+        >>> d = build_design("Yield ~ 1 + (1 | Batch)", datasets.load("dyestuff"))
+        >>> round(MixedResult.from_design(d).llf, 2)
+        -159.83
+        """
+        est = estimate(design, reml=reml, control=control)
         self = cls.__new__(cls)
-        self._spec = spec
-        self.statsmodels = sm_result
-        self.formula = spec.parsed.formula
+        self.design = design
+        self.control = control
+        self.statsmodels = est.statsmodels
+        self.formula = design.formula
         self.reml = reml
-        self.data = data
-        self.optimizer = info["optimizer"]
-        self.converged = info["converged"]
-        self.messages = list(spec.notes) + list(info["messages"])
-        self._runs = info["runs"]
-        self.sigma2 = float(sm_result.scale)
-        self._cov = self._block_covariances()
-        self.nobs = int(len(spec.frame))
-        self.ngroups = {}
-        for b in spec.blocks:
-            self.ngroups.setdefault(b.factor, len(b.levels))
-        self.llf = float(sm_result.llf)
+        self.data = design.data
+        self.optimizer = est.optimizer
+        self.converged = est.converged
+        self.messages = list(design.notes) + list(est.messages)
+        self._runs = est.runs
+        self.sigma2 = float(est.statsmodels.scale)
+        self._cov = est.covariances
+        self.nobs = design.nobs
+        self.ngroups = design.ngroups
+        self.llf = float(est.statsmodels.llf)
         n_cov = sum(c.shape[0] * (c.shape[0] + 1) // 2 for c in self._cov)
-        self.npar = int(len(sm_result.fe_params) + n_cov + 1)
+        self.npar = int(design.X.shape[1] + n_cov + 1)
         self.deviance = -2.0 * self.llf
         self.aic = self.deviance + 2.0 * self.npar
         self.bic = self.deviance + np.log(self.nobs) * self.npar
@@ -116,40 +131,30 @@ class MixedResult:
         self.messages.extend(notes)
         return self
 
-    def _block_covariances(self):
-        res, out = self.statsmodels, []
-        names = list(self.statsmodels.model.exog_vc.names)
-        for b in self._spec.blocks:
-            if b.source[0] == "re":
-                out.append(np.asarray(res.cov_re, dtype=float))
-            else:
-                out.append(np.array([[float(res.vcomp[names.index(b.source[1])])]]))
-        return out
-
     # ------------------------------------------------------------------ core linear algebra
     def _compute(self):
         """GLS standard errors (XᵀV⁻¹X)⁻¹ and BLUPs, one statsmodels group at a time."""
-        spec, res = self._spec, self.statsmodels
-        model = res.model
-        X = np.asarray(model.exog, dtype=float)
-        y = np.asarray(model.endog, dtype=float)
+        design, res = self.design, self.statsmodels
+        X = design.X.to_numpy(dtype=float)
+        y = design.y
         beta = np.asarray(res.fe_params, dtype=float)
         s2 = self.sigma2
         roots = [_psd_root(c) for c in self._cov]
         r = y - X @ beta
         p = X.shape[1]
         info = np.zeros((p, p))
-        est = [np.zeros((len(b.levels), b.Zt.shape[1])) for b in spec.blocks]
+        est = [np.zeros((len(b.levels), b.Z.shape[1])) for b in design.blocks]
         var = [np.zeros_like(e) for e in est]
         u_rows = np.zeros(len(y))
-        order = np.argsort(spec.sm_codes, kind="stable")
-        bounds = np.flatnonzero(np.diff(spec.sm_codes[order])) + 1
+        clusters = design.independent_groups  # rows of different clusters are independent
+        order = np.argsort(clusters, kind="stable")
+        bounds = np.flatnonzero(np.diff(clusters[order])) + 1
         for rows in np.split(order, bounds):
             cols, pieces, width = [], [], 0
-            for k, b in enumerate(spec.blocks):
+            for k, b in enumerate(design.blocks):
                 lev, local = np.unique(b.codes[rows], return_inverse=True)
-                t = b.Zt.shape[1]
-                ZL = b.Zt[rows] @ roots[k]
+                t = b.Z.shape[1]
+                ZL = b.Z[rows] @ roots[k]
                 # (row, column, value) triplets of this block's columns of W = Z L.
                 pieces.append((np.repeat(np.arange(len(rows)), t), (width + local[:, None] * t
                                + np.arange(t)).ravel(), ZL.ravel()))
@@ -196,13 +201,13 @@ class MixedResult:
         return pd.DataFrame({
             "estimate": est.to_numpy(), "se": se, "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
             "ci_low": est.to_numpy() - q * se, "ci_high": est.to_numpy() + q * se,
-        }, index=pd.Index([user_name(t, self._spec.parsed) for t in est.index], name="term"))
+        }, index=pd.Index(list(self.design.X.columns), name="term"))
 
     @property
     def varcomp(self) -> pd.DataFrame:
         """Variance components laid out like lme4's ``as.data.frame(VarCorr(m))``."""
         rows = []
-        for b, cov in zip(self._spec.blocks, self._cov):
+        for b, cov in zip(self.design.blocks, self._cov):
             names = b.names
             for i, n in enumerate(names):
                 rows.append((b.term.group, n, None, cov[i, i], np.sqrt(max(cov[i, i], 0.0))))
@@ -221,7 +226,7 @@ class MixedResult:
     def G(self) -> dict:
         """Grouping factor → covariance matrix (DataFrame) of its random effects."""
         out = {}
-        for b, cov in zip(self._spec.blocks, self._cov):
+        for b, cov in zip(self.design.blocks, self._cov):
             piece = pd.DataFrame(cov, index=b.names, columns=b.names)
             if b.factor in out:
                 old = out[b.factor]
@@ -237,10 +242,10 @@ class MixedResult:
     def ranef(self) -> pd.DataFrame:
         """BLUPs: grp, level, term, estimate, se (conditional SD)."""
         frames = []
-        for b, est, var in zip(self._spec.blocks, self._u_est, self._u_var):
+        for b, est, var in zip(self.design.blocks, self._u_est, self._u_var):
             for j, name in enumerate(b.names):
                 frames.append(pd.DataFrame({
-                    "grp": b.factor, "level": b.levels, "term": name,
+                    "grp": b.factor, "level": list(b.labels), "term": name,
                     "estimate": est[:, j], "se": np.sqrt(np.maximum(var[:, j], 0.0)),
                 }))
         return pd.concat(frames, ignore_index=True)
@@ -248,7 +253,7 @@ class MixedResult:
     # ------------------------------------------------------------------ diagnostics
     def _singular(self):
         notes, singular = [], False
-        for b, cov in zip(self._spec.blocks, self._cov):
+        for b, cov in zip(self.design.blocks, self._cov):
             diag = _chol_diag(cov / self.sigma2)
             for i, d in enumerate(diag):
                 if d < SINGULAR_TOL:
@@ -306,11 +311,11 @@ class MixedResult:
             out = self.fitted if include_re else self._fixed_part
             return out.rename("predicted")
         newdata = check_data(newdata, "predict", "newdata")
-        spec = self._spec
-        parsed = spec.parsed
+        design = self.design
+        parsed = design.parsed
         needed = [v for v in parsed.variables() if v != parsed.outcome]
         if not include_re:
-            needed = [v for v in needed if v not in {f for t in parsed.random for f in t.factors}]
+            needed = [v for v in needed if v not in design.group_variables]
         for v in needed:
             if v not in newdata.columns:
                 raise argument_error("predict", "newdata", "a DataFrame with the model's predictors", newdata,
@@ -319,30 +324,24 @@ class MixedResult:
             raise argument_error("predict", "newdata", "a DataFrame without missing values in the model's "
                                  "predictors", newdata, detail="found missing values in "
                                  + ", ".join(c for c in needed if newdata[c].isna().any()))
-        design_info = self.statsmodels.model.data.model_spec
-        new = newdata.copy()
-        if parsed.outcome not in new.columns:
-            new[parsed.outcome] = 0.0
         try:
-            X = _rhs_matrix(design_info, new)
-        except patsy.PatsyError as exc:
+            X = design.X_new(newdata)
+        except NewDataError as exc:
             raise _new_level_error(self, newdata, needed, exc) from None
         pred = X @ self.statsmodels.fe_params.to_numpy(dtype=float)
         if include_re:
-            unseen = np.zeros(len(new), dtype=bool)
-            for b, est in zip(spec.blocks, self._u_est):
-                Zt = np.asarray(patsy.build_design_matrices([b.design_info], new)[0], dtype=float)
-                labels = _labels_of(new, b.term.factors, spec.frame)
-                index = {lab: k for k, lab in enumerate(b.levels)}
-                codes = labels.map(index)
-                seen = codes.notna().to_numpy()
+            unseen = np.zeros(len(newdata), dtype=bool)
+            for b, est in zip(design.blocks, self._u_est):
+                Z = b.Z_new(newdata)
+                codes = design.codes_new(b, newdata)
+                seen = codes >= 0
                 unseen |= ~seen
-                u = np.zeros_like(Zt)
-                u[seen] = est[codes[seen].astype(int).to_numpy()]
-                pred = pred + (Zt * u).sum(axis=1)
+                u = np.zeros_like(Z)
+                u[seen] = est[codes[seen]]
+                pred = pred + (Z * u).sum(axis=1)
             if unseen.any():
                 warnings.warn(
-                    f"predict: {int(unseen.sum())} of {len(new)} rows belong to groups not seen in the fit; "
+                    f"predict: {int(unseen.sum())} of {len(newdata)} rows belong to groups not seen in the fit; "
                     "they get the fixed part only (their random effects are set to their mean, 0).",
                     UserWarning, stacklevel=2,
                 )
@@ -361,9 +360,9 @@ class MixedResult:
 
         Taught in lesson 06.
         """
-        from mlmlab.fitting import fit
-
-        return fit(self.formula, self.data, reml=reml)
+        if not isinstance(reml, (bool, np.bool_)):
+            raise argument_error("refit", "reml", "True or False", reml, kind=TypeError)
+        return MixedResult.from_design(self.design, reml=bool(reml), control=self.control)
 
     def __repr__(self) -> str:
         kind = "REML" if self.reml else "ML"
@@ -434,43 +433,10 @@ def _chol_diag(a: np.ndarray) -> np.ndarray:
     return np.diag(L)
 
 
-def _labels_of(frame: pd.DataFrame, factors, fitted: pd.DataFrame) -> pd.Series:
-    """Group labels of new rows, spelled as the fit spelled them ('a:b' for combined factors).
-
-    A value is matched to the fitted groups by value, not by its text: 1 (int) finds the group
-    fitted as 1.0 (a float column, e.g. one that held NaN).
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        The new rows.
-    factors : tuple of str
-        The columns whose combination defines the groups.
-    fitted : pandas.DataFrame
-        The model frame of the fit (the fitted values of the same columns).
-    """
-    parts = [_labels_by_value(frame[f], fitted[f]) for f in factors]
-    out = parts[0]
-    for part in parts[1:]:
-        out = out + ":" + part
-    return out
-
-
-def _labels_by_value(new: pd.Series, old: pd.Series) -> pd.Series:
-    """``new`` as text, written as the fitted value it equals (``old.astype(str)``) where there is one."""
-    text = new.astype(str)
-    if not (pd.api.types.is_numeric_dtype(new) and pd.api.types.is_numeric_dtype(old)):
-        return text
-    if pd.api.types.is_bool_dtype(new) or pd.api.types.is_bool_dtype(old):
-        return text
-    known = dict(zip(old.to_numpy().tolist(), old.astype(str)))  # 1 == 1.0 and hash(1) == hash(1.0)
-    return pd.Series([known.get(v, t) for v, t in zip(new.to_numpy().tolist(), text)], index=new.index)
-
-
 def _new_level_error(res: "MixedResult", newdata: pd.DataFrame, needed, exc) -> Exception:
     """The error for new data patsy cannot code, naming a categorical column with levels not fitted."""
-    fitted = res._spec.frame
-    groups = {f for t in res._spec.parsed.random for f in t.factors}
+    fitted = res.design.frame
+    groups = res.design.group_variables
     for col in needed:
         if col in groups or col not in fitted.columns:
             continue
@@ -491,17 +457,9 @@ def _new_level_error(res: "MixedResult", newdata: pd.DataFrame, needed, exc) -> 
                           detail=str(exc).splitlines()[0])
 
 
-def _rhs_matrix(model_spec, data: pd.DataFrame) -> np.ndarray:
-    """Fixed-effects design matrix of new data, built with the fitted model's patsy design."""
-    info = getattr(model_spec, "rhs", None) or model_spec
-    if isinstance(info, (list, tuple)):
-        info = info[-1]
-    return np.asarray(patsy.build_design_matrices([info], data)[0], dtype=float)
-
-
 def _random_table(res: MixedResult) -> list:
     rows = []
-    for b, cov in zip(res._spec.blocks, res._cov):
+    for b, cov in zip(res.design.blocks, res._cov):
         names = b.names
         sd = np.sqrt(np.clip(np.diag(cov), 0, None))
         for i, n in enumerate(names):

@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 
 from mlmlab import engine
 from mlmlab._checks import argument_error, check_choice, check_positive_int, check_random_state
+from mlmlab.boundary import mixture_pvalue
 from mlmlab.simulate import simulate_two_level_many
 
 __all__ = ["ols_vs_mlm", "ml_vs_reml_bias", "lrt_null_distribution", "lrt_rejection_rates", "sample_size_study",
@@ -217,11 +218,6 @@ def _lr_random_intercept(fits, Y, X, reml):
     """LR = 2(ℓ_mixed − ℓ_no-groups) for H0: τ00 = 0, exactly 0 where the fit sits on the boundary."""
     lr = 2 * (fits.llf - _ols_llf(Y, X, reml))
     return np.where(fits.theta[:, 0] == 0, 0.0, np.maximum(lr, 0.0))
-
-
-def _mixture_p(lr):
-    """p-value of the 50:50 χ²₀/χ²₁ mixture: P(χ²₁ ≥ LR)/2 for LR > 0, else 1."""
-    return np.where(lr > 0, 0.5 * stats.chi2.sf(lr, 1), 1.0)
 
 
 def _estimate_summary(est, truth):
@@ -476,7 +472,7 @@ def lrt_null_distribution(n_groups, group_size, *, n_reps=1000, methods=("REML",
     for meth in methods:
         lr = lrs[meth]
         p_naive = stats.chi2.sf(lr, 1)
-        p_mix = _mixture_p(lr)
+        p_mix = mixture_pvalue(np.where(np.isfinite(lr), lr, 0.0), 0)  # a failed replicate counts as p = 1
         frames.append(pd.DataFrame({"rep": np.arange(R), "method": meth, "lr": lr, "p_naive": p_naive,
                                     "p_mixture": p_mix, "reject_naive": p_naive < alpha,
                                     "reject_mixture": p_mix < alpha}))
@@ -695,8 +691,9 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
                 with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                     lo, hi = t2 * np.exp(-z * se_log), t2 * np.exp(z * se_log)
                 cover = ~singular & (lo <= tau2) & (tau2 <= hi)
+                p_boundary = mixture_pvalue(np.where(np.isfinite(res["lr"]), res["lr"], 0.0), 0)
                 rows.append(_summary_row(J, m, "tau2", "variance", tau2, t2, t2 * se_log, cover,
-                                         _mixture_p(res["lr"]) < alpha, singular, singular, R))
+                                         p_boundary < alpha, singular, singular, R))
     return pd.DataFrame(rows)
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from _lme4 import (REF, check_fixed_effects, check_loglik_and_criteria, check_random_effects_blups,
                    check_variance_components)
-from mlmlab import datasets, fit, fitting, r2_nakagawa
+from mlmlab import datasets, estimation, fit, r2_nakagawa
+from mlmlab.design import build_design
 from mlmlab.formula import EVAL_ENV, for_patsy, parse_formula, user_name
 
 DESIGN = REF["design_models"]
@@ -135,17 +136,17 @@ def test_when_every_optimizer_fails_on_the_given_scale_the_rescaled_fit_reaches_
     """The stress test's failure (every optimizer stops with SVD/singular-matrix errors on a zero-variance slope of
     a covariate with SD about 10) is simulated here: runs on the model as given fail the way it reported, runs on
     the rescaled model do not. The old code warned and returned a fit far from the optimum, or raised FitError."""
-    real_run = fitting._run
+    real_run = estimation._run
 
     def failing_on_the_given_scale(model, method, **kwargs):
-        given_scale = fitting._rms(model.exog_vc.mats[0][0])[0] > 3
+        given_scale = estimation._rms(model.exog_vc.mats[0][0])[0] > 3
         if given_scale and "rescaled" not in (kwargs.get("label") or ""):
-            run = fitting._Run(tuple(method), label=kwargs.get("label"))
+            run = estimation._Run(tuple(method), label=kwargs.get("label"))
             run.error = "LinAlgError: SVD did not converge"
             return run
         return real_run(model, method, **kwargs)
 
-    monkeypatch.setattr(fitting, "_run", failing_on_the_given_scale)
+    monkeypatch.setattr(estimation, "_run", failing_on_the_given_scale)
     with warnings.catch_warnings():
         warnings.simplefilter("error")   # no "No optimizer converged"
         m = fit("Y ~ X10 + (X10 || school)", sim_x10)
@@ -157,10 +158,8 @@ def test_when_every_optimizer_fails_on_the_given_scale_the_rescaled_fit_reaches_
 
 def test_rescaling_is_tried_only_for_badly_scaled_columns(sim_x10):
     for column, tried in (("X", False), ("X10", True)):
-        parsed = parse_formula(f"Y ~ {column} + ({column} || school)")
-        frame, notes = fitting._model_frame(parsed, sim_x10)
-        model = fitting._build_spec(parsed, frame, notes).model()
-        run = fitting._rescaled_run(model, reml=True)
+        model, _ = estimation.statsmodels_model(build_design(f"Y ~ {column} + ({column} || school)", sim_x10))
+        run = estimation._rescaled_run(model, reml=True)
         assert (run is not None) == tried
         if tried:
             assert run.ok and abs(run.llf - DESIGN["lesson06_tutorial_sim_x10_uncorr_reml"]["logLik"]) <= 0.01

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlmlab import MixedResult, datasets, fit
+from mlmlab import Control, ConvergenceWarning, MixedResult, datasets, fit
 from mlmlab import fitting
 
 REF = json.loads((Path(__file__).parent / "reference" / "lme4.json").read_text())["models"]
@@ -58,16 +58,15 @@ def test_hsb_random_slope_reaches_the_optimum(hsb_rs):
     assert hsb_rs.messages == []
 
 
-def test_a_falsely_converged_run_is_reported(hsb, monkeypatch):
+def test_a_falsely_converged_run_is_reported(hsb):
     """lbfgs alone reports convergence short of the optimum; powell→lbfgs finds -23357.12.
 
     Where lbfgs stops depends on the CPU's BLAS kernels (-23359.40 on AVX-512 kernels, -23358.67 on generic
     x86-64 ones), so the message is matched with any value more than a unit below the optimum."""
-    monkeypatch.setattr(fitting, "OPTIMIZERS", (("lbfgs",), ("powell", "lbfgs")))
-    monkeypatch.setattr(fitting, "_start_values", lambda *a, **k: None)
+    control = Control(optimizers=(("lbfgs",), ("powell", "lbfgs")), engine_start=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")   # resolved by polishing: a note, no warning
-        m = fit("MathAch ~ cses + (cses | School)", hsb)
+        m = fit("MathAch ~ cses + (cses | School)", hsb, control=control)
     assert abs(m.llf - (-23357.117)) < 0.01
     assert m.optimizer.startswith("powell→lbfgs")
     assert len(m.messages) == 1
@@ -77,34 +76,32 @@ def test_a_falsely_converged_run_is_reported(hsb, monkeypatch):
     assert found and -23365 < float(found.group(1)) < -23357.117 - 1
 
 
-def test_disagreeing_optimizers_warn_and_the_best_is_kept(hsb, monkeypatch):
-    monkeypatch.setattr(fitting, "OPTIMIZERS", (("lbfgs",), ("powell", "lbfgs")))
-    monkeypatch.setattr(fitting, "_start_values", lambda *a, **k: None)
-    monkeypatch.setattr(fitting, "_polish", lambda model, run, reml: run)
-    with pytest.warns(UserWarning, match=r"Optimizers disagreed: powell→lbfgs reached log-likelihood -23357.12 but "
+def test_disagreeing_optimizers_warn_and_the_best_is_kept(hsb):
+    control = Control(optimizers=(("lbfgs",), ("powell", "lbfgs")), engine_start=False, polish=False)
+    with pytest.warns(ConvergenceWarning, match=r"Optimizers disagreed: powell→lbfgs reached log-likelihood -23357.12 but "
                                          r"lbfgs stopped at -233[5-9]\d\.\d\d and reported convergence. mlmlab kept "
                                          r"the best"):
-        m = fit("MathAch ~ cses + (cses | School)", hsb)
+        m = fit("MathAch ~ cses + (cses | School)", hsb, control=control)
     assert abs(m.llf - (-23357.117)) < 0.01
     assert m.optimizer == "powell→lbfgs"
     assert any(msg.startswith("Optimizers disagreed") for msg in m.messages)
 
 
-def test_no_converged_optimizer_is_never_silent(hsb, monkeypatch):
-    monkeypatch.setattr(fitting, "OPTIMIZERS", (("bfgs",), ("cg",)))
-    monkeypatch.setattr(fitting, "_start_values", lambda *a, **k: None)
-    with pytest.warns(UserWarning, match=r"No optimizer converged \(tried bfgs, cg\). The numbers below are the best "
-                                         r"attempt and may be wrong."):
-        m = fit("MathAch ~ cses + (cses | School)", hsb)
+def test_no_converged_optimizer_is_never_silent(hsb):
+    control = Control(optimizers=(("bfgs",), ("cg",)), engine_start=False)
+    with pytest.warns(ConvergenceWarning, match=r"No optimizer converged \(tried bfgs, cg\). The numbers below are the "
+                                                r"best attempt and may be wrong."):
+        m = fit("MathAch ~ cses + (cses | School)", hsb, control=control)
     assert m.converged is False
     assert "No optimizer converged" in m.summary()
 
 
-def test_infinite_loglik_is_a_failed_run(sleep, monkeypatch):
+def test_infinite_loglik_is_a_failed_run(sleep):
     """statsmodels returns llf=+inf on sleepstudy with Nelder-Mead; that run must not win."""
-    monkeypatch.setattr(fitting, "OPTIMIZERS", (("nm", "lbfgs"), ("lbfgs",), ("powell", "lbfgs")))
-    monkeypatch.setattr(fitting, "_start_values", lambda *a, **k: None)
-    m = _quiet_fit("Reaction ~ Days + (Days | Subject)", sleep)
+    control = Control(optimizers=(("nm", "lbfgs"), ("lbfgs",), ("powell", "lbfgs")), engine_start=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = fit("Reaction ~ Days + (Days | Subject)", sleep, control=control)
     assert m._runs[0][0] == "nm→lbfgs" and not np.isfinite(m._runs[0][1])
     assert abs(m.llf - REF["sleepstudy_rs_reml"]["logLik"]) < 0.01
     assert not m.optimizer.startswith("nm")

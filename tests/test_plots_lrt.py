@@ -8,43 +8,44 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mlmlab.plots.lrt import mixture_critical_value, mixture_sf, plot_lrt_null
+from mlmlab.boundary import mixture_critical_value, mixture_pvalue
+from mlmlab.plots.lrt import plot_lrt_null
 
 REF = json.loads((Path(__file__).parent / "reference" / "lme4.json").read_text())
 
 
 @pytest.mark.parametrize("key", ["hsb_ri_vs_rs_reml", "sleepstudy_ri_vs_rs_reml"])
-def test_mixture_sf_matches_frozen_lme4_boundary_p(key):
+def test_mixture_pvalue_matches_frozen_lme4_boundary_p(key):
     row = REF["anova"][key]
-    assert mixture_sf(row["chisq"], df=row["df"]) == pytest.approx(row["p_boundary"], rel=1e-6)
+    assert mixture_pvalue(row["chisq"], int(row["df"]) - 1) == pytest.approx(row["p_boundary"], rel=1e-6)
     # and it is smaller than the naive chi-square p-value lme4 prints
-    assert mixture_sf(row["chisq"], df=row["df"]) < row["p"]
+    assert mixture_pvalue(row["chisq"], int(row["df"]) - 1) < row["p"]
 
 
-def test_mixture_sf_df1_is_half_the_naive_p_and_one_at_zero():
+def test_mixture_pvalue_df1_is_half_the_naive_p_and_one_at_zero():
     lr = np.array([0.5, 1.0, 3.84, 10.0])
-    assert np.allclose(mixture_sf(lr, df=1), 0.5 * stats.chi2.sf(lr, 1))
-    assert mixture_sf(0.0, df=1) == pytest.approx(1.0)
-    assert mixture_sf(0.0, df=2) == pytest.approx(1.0)
+    assert np.allclose(mixture_pvalue(lr, 0), 0.5 * stats.chi2.sf(lr, 1))
+    assert mixture_pvalue(0.0, 0) == pytest.approx(1.0)
+    assert mixture_pvalue(0.0, 1) == pytest.approx(1.0)
 
 
-def test_mixture_sf_agrees_with_a_simulated_mixture():
+def test_mixture_pvalue_agrees_with_a_simulated_mixture():
     rng = np.random.default_rng(7)
     n = 200_000
     draws = np.where(rng.random(n) < 0.5, rng.chisquare(1, n), rng.chisquare(2, n))
     for c in (1.0, 3.0, 6.0):
-        assert mixture_sf(c, df=2) == pytest.approx(np.mean(draws >= c), abs=0.004)
+        assert mixture_pvalue(c, 1) == pytest.approx(np.mean(draws >= c), abs=0.004)
 
 
 @pytest.mark.parametrize("df", [1, 2, 3])
 def test_critical_value_inverts_the_tail(df):
-    c = mixture_critical_value(0.05, df=df)
-    assert mixture_sf(c, df=df) == pytest.approx(0.05, abs=1e-9)
+    c = mixture_critical_value(0.05, q=df - 1)
+    assert mixture_pvalue(c, df - 1) == pytest.approx(0.05, abs=1e-9)
     assert c < stats.chi2.ppf(0.95, df)
 
 
 def test_critical_value_df1_is_chi2_at_twice_alpha():
-    assert mixture_critical_value(0.05, df=1) == pytest.approx(stats.chi2.ppf(0.90, 1), rel=1e-8)
+    assert mixture_critical_value(0.05, q=0) == pytest.approx(stats.chi2.ppf(0.90, 1), rel=1e-8)
 
 
 @pytest.mark.parametrize("alpha", [0, 0.5, 0.7, -0.1, "0.05", True])
@@ -53,9 +54,10 @@ def test_critical_value_rejects_bad_alpha(alpha):
         mixture_critical_value(alpha)
 
 
-def test_mixture_sf_rejects_bad_df():
-    with pytest.raises(ValueError, match="The 'df' argument of mixture_sf must be a whole number of at least 1"):
-        mixture_sf(3.0, df=0)
+def test_critical_value_rejects_bad_q():
+    with pytest.raises(ValueError, match="The 'q' argument of mixture_critical_value must be a whole number of at "
+                                         "least 0"):
+        mixture_critical_value(0.05, q=-1)
 
 
 def _null_sample(n=600, seed=3):

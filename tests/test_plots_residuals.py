@@ -101,7 +101,7 @@ def test_ranef_qq_errors(sleep_fit):
     ax = plot_ranef_qq(TwoFactors(), group="b")
     np.testing.assert_allclose(ax.collections[0].get_offsets()[:, 1], [4, 5, 6])
     with pytest.raises(TypeError, match=r"The 'result' argument of plot_resid_fitted must be a fitted model from "
-                                        r"mlmlab\.fit\. Got 'm'; it has no \.fitted, \.resid, \.formula\."):
+                                        r"mlmlab\.fit\. Got 'm'; it has no \.fitted, \.resid, \.design\."):
         plot_resid_fitted("m")
     with pytest.raises(TypeError, match=r"The 'result' argument of plot_ranef_qq must be a fitted model"):
         plot_ranef_qq(3)

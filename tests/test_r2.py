@@ -130,5 +130,5 @@ def test_recovers_simulated_truth():
 def test_rejects_objects_that_are_not_fits():
     with pytest.raises(TypeError, match=r"The 'result' argument of r2_nakagawa must be a fitted model from "
                                         r"mlmlab.fit\. Got 'm'; it has no \.formula, \.data, \.fixed, \.G, "
-                                        r"\.sigma2\. Fit the model first"):
+                                        r"\.sigma2, \.design\. Fit the model first"):
         r2_nakagawa("m")

@@ -3,7 +3,7 @@
 from mlmlab.plots.caterpillar import plot_caterpillar
 from mlmlab.plots.design_effect import plot_design_effect
 from mlmlab.plots.growth import plot_growth, plot_growth_panels
-from mlmlab.plots.lrt import mixture_critical_value, mixture_sf, plot_lrt_null
+from mlmlab.plots.lrt import plot_lrt_null
 from mlmlab.plots.residuals import plot_ranef_qq, plot_resid_fitted, plot_resid_qq, qq_points
 from mlmlab.plots.sample_size import plot_sample_size
 from mlmlab.plots.shrinkage import plot_shrinkage
@@ -15,8 +15,6 @@ __all__ = [
     "plot_design_effect",
     "plot_growth",
     "plot_growth_panels",
-    "mixture_critical_value",
-    "mixture_sf",
     "plot_lrt_null",
     "plot_ranef_qq",
     "plot_resid_fitted",

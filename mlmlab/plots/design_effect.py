@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mlmlab._checks import argument_error, check_column, check_data
+from mlmlab.icc import design_effect
 
 __all__ = ["plot_design_effect"]
 
@@ -95,7 +96,7 @@ def plot_design_effect(group_size=(5, 20, 50), *, icc=None, study=None, y="varia
         _, ax = plt.subplots(figsize=(7, 4.5))
     colors = {}
     for size in sizes:
-        (line,) = ax.plot(grid, 1 + (size - 1) * grid, lw=2, label=_label(size))
+        (line,) = ax.plot(grid, design_effect(grid, size), lw=2, label=_label(size))
         colors[size] = line.get_color()
     if study is not None:
         _draw_study(ax, study, y, colors)

@@ -2,7 +2,8 @@
 
 When the null hypothesis puts a variance on the edge of its range (τ = 0), the LR statistic is
 not χ² with the naive degrees of freedom: about half of the samples give LR = 0, and the rest
-follow the next χ². This module draws simulated LR statistics against both references.
+follow the next χ². This module draws simulated LR statistics against both references (the p-values
+and critical values are computed in :mod:`mlmlab.boundary`).
 
 Taught in lesson 06.
 """
@@ -11,90 +12,13 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from scipy import optimize, stats
+from scipy import stats
 
 from mlmlab._checks import argument_error, check_positive_int
 
-__all__ = ["mixture_sf", "mixture_critical_value", "plot_lrt_null"]
+__all__ = ["plot_lrt_null"]
 
 _ZERO = 1e-6  # LR values below this are "exactly 0" (the optimiser stops at the boundary)
-
-
-def mixture_sf(lr, df=1):
-    """Tail probability P(LR ≥ lr) under the 50:50 mixture of χ²(df − 1) and χ²(df).
-
-    Parameters
-    ----------
-    lr : float or array-like
-        Observed likelihood-ratio statistic(s), LR = −2(ℓ_reduced − ℓ_full) ≥ 0.
-    df : int, default=1
-        Number of parameters the full model adds (e.g. 1 for one variance, 2 for a slope
-        variance plus its covariance with the intercept).
-
-    Returns
-    -------
-    float or numpy.ndarray
-        The boundary-corrected p-value(s).
-
-    Raises
-    ------
-    MlmlabInputError
-        If ``df`` is not a positive integer.
-
-    Notes
-    -----
-    .. math:: p = \\tfrac12 P(\\chi^2_{df-1} \\ge LR) + \\tfrac12 P(\\chi^2_{df} \\ge LR),
-
-    with :math:`\\chi^2_0` the point mass at 0 (Self & Liang 1987; Stram & Lee 1994).
-
-    Examples
-    --------
-    >>> round(float(mixture_sf(9.76, df=2)), 4)
-    0.0047
-    >>> round(float(mixture_sf(2.706, df=1)), 3)
-    0.05
-
-    Taught in lesson 06.
-    """
-    df = check_positive_int(df, "mixture_sf", "df")
-    lr = np.asarray(lr, dtype=float)
-    low = np.where(lr > 0, 0.0, 1.0) if df == 1 else stats.chi2.sf(lr, df - 1)
-    out = 0.5 * low + 0.5 * stats.chi2.sf(lr, df)
-    return float(out) if out.ndim == 0 else out
-
-
-def mixture_critical_value(alpha=0.05, df=1):
-    """Critical value c with P(LR ≥ c) = ``alpha`` under the 50:50 χ² mixture.
-
-    Parameters
-    ----------
-    alpha : float, default=0.05
-        Significance level, in (0, 0.5).
-    df : int, default=1
-        Parameters added by the full model (see :func:`mixture_sf`).
-
-    Returns
-    -------
-    float
-        The critical value; smaller than the naive χ²(df) one.
-
-    Raises
-    ------
-    MlmlabInputError
-        If ``alpha`` is not in (0, 0.5) or ``df`` is not a positive integer.
-
-    Examples
-    --------
-    >>> round(mixture_critical_value(0.05, df=1), 3)  # the chi2(1) value at alpha = 0.10
-    2.706
-
-    Taught in lesson 06.
-    """
-    df = check_positive_int(df, "mixture_critical_value", "df")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 0.5:
-        raise argument_error("mixture_critical_value", "alpha", "a level between 0 and 0.5", alpha,
-                             fix="Pass e.g. alpha=0.05.")
-    return float(optimize.brentq(lambda c: mixture_sf(c, df) - alpha, 1e-12, 200.0, xtol=1e-12))
 
 
 def _check_stats(lr) -> np.ndarray:

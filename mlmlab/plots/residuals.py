@@ -8,14 +8,12 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
-from mlmlab._checks import argument_error, check_choice
-from mlmlab._model_matrices import check_result
-from mlmlab.formula import parse_formula
+from mlmlab._checks import argument_error, check_choice, check_result
+from mlmlab.diagnostics import qq_points
 
-_NEEDS_RESID = ("fitted", "resid", "formula")
+_NEEDS_RESID = ("fitted", "resid", "design")
 
 __all__ = ["qq_points", "plot_resid_fitted", "plot_resid_qq", "plot_ranef_qq"]
 
@@ -23,7 +21,7 @@ __all__ = ["qq_points", "plot_resid_fitted", "plot_resid_qq", "plot_ranef_qq"]
 def _outcome_labels(result, func: str, outcome, units):
     """Axis labels on the outcome's scale: ("fitted <outcome> (<units>)", "level-1 residual (<units>)")."""
     if outcome is None:
-        outcome = parse_formula(result.formula, func=func).outcome
+        outcome = result.design.outcome
     for arg, value in (("outcome", outcome), ("units", units)):
         if value is not None and not isinstance(value, str):
             raise argument_error(func, arg, "a string", value,
@@ -31,50 +29,6 @@ def _outcome_labels(result, func: str, outcome, units):
     if units:
         return f"fitted {outcome} ({units})", f"level-1 residual ({units})"
     return f"fitted {outcome}", f"level-1 residual of {outcome}"
-
-
-def qq_points(values) -> pd.DataFrame:
-    """Points of a normal QQ plot and R's ``qqline`` through the quartiles.
-
-    Parameters
-    ----------
-    values : array-like
-        The sample (NaNs are dropped); at least three values.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per value, sorted, columns ``theoretical`` (standard-normal quantile at
-        (i − a) / (n + 1 − 2a), a = 3/8 for n ≤ 10 else 1/2, as R's ``ppoints``), ``sample``
-        and ``line`` (the reference line through the first and third quartiles).
-
-    Raises
-    ------
-    MlmlabInputError
-        If fewer than three finite values are given.
-
-    Examples
-    --------
-    >>> qq_points([3.0, 1.0, 2.0]).round(3)
-       theoretical  sample   line
-    0       -0.869     1.0  1.355
-    1        0.000     2.0  2.000
-    2        0.869     3.0  2.645
-
-    Taught in lesson 10.
-    """
-    x = np.asarray(values, dtype=float).ravel()
-    x = np.sort(x[np.isfinite(x)])
-    n = x.size
-    if n < 3:
-        raise argument_error("qq_points", "values", "at least three finite numbers", values)
-    a = 3 / 8 if n <= 10 else 0.5
-    theo = stats.norm.ppf((np.arange(1, n + 1) - a) / (n + 1 - 2 * a))
-    q_sample = np.quantile(x, [0.25, 0.75])
-    q_theo = stats.norm.ppf([0.25, 0.75])
-    slope = (q_sample[1] - q_sample[0]) / (q_theo[1] - q_theo[0])
-    intercept = q_sample[0] - slope * q_theo[0]
-    return pd.DataFrame({"theoretical": theo, "sample": x, "line": intercept + slope * theo})
 
 
 def _qq_plot(values, *, ylabel, title, color="C0", ax=None):

@@ -9,84 +9,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from mlmlab._checks import argument_error, check_choice, check_column
+from mlmlab._checks import check_choice
+from mlmlab.r2 import variance_shares
 
 __all__ = ["variance_shares", "plot_variance_shares"]
-
-_COLUMNS = ("grp", "var1", "var2", "vcov")
-
-
-def _varcomp(model, name: str) -> pd.DataFrame:
-    table = model if isinstance(model, pd.DataFrame) else getattr(model, "varcomp", None)
-    if not isinstance(table, pd.DataFrame):
-        raise argument_error(
-            "variance_shares", "models", "fits from mlmlab.fit or their .varcomp tables", model,
-            fix="Fit first: result = mlmlab.fit('y ~ 1 + (1 | group)', data).", kind=TypeError,
-        )
-    for col in _COLUMNS:
-        check_column(table, col, "variance_shares", "models")
-    table = table[table["var2"].isna()]
-    slopes = table[(table["grp"] != "Residual") & (table["var1"] != "(Intercept)")]
-    if len(slopes):
-        raise argument_error(
-            "variance_shares", "models", "random-intercept models only", name,
-            detail="it has a random slope for " + ", ".join(map(str, slopes["var1"])),
-            fix="A slope's variance depends on the value of x, so it is not a fixed share of the outcome's variance.",
-        )
-    return table
-
-
-def variance_shares(models) -> pd.DataFrame:
-    """Tidy table of each variance component and its share of the total, per model.
-
-    Parameters
-    ----------
-    models : MixedResult, DataFrame, or dict of name -> MixedResult/DataFrame
-        Random-intercept fits from :func:`mlmlab.fit` or their ``varcomp`` tables
-        (columns grp, var1, var2, vcov; the last row's grp is ``"Residual"``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns model, level (the grouping factor, or ``"Residual"``), variance, share
-        (variance / total of that model), and explained (1 − variance / the same level's variance
-        in the first model; 0 in the first model).
-
-    Raises
-    ------
-    MlmlabInputError
-        If a model has a random slope.
-    TypeError
-        If a model is neither a fit nor a ``varcomp`` table.
-
-    Examples
-    --------
-    >>> null = pd.DataFrame({"grp": ["School", "Residual"], "var1": ["(Intercept)", None],
-    ...                      "var2": [None, None], "vcov": [8.0, 32.0]})
-    >>> ses = null.assign(vcov=[4.0, 24.0])
-    >>> variance_shares({"null": null, "ses": ses}).round(3)
-      model     level  variance  share  explained
-    0  null    School       8.0  0.200       0.00
-    1  null  Residual      32.0  0.800       0.00
-    2   ses    School       4.0  0.143       0.50
-    3   ses  Residual      24.0  0.857       0.25
-
-    Taught in lesson 03.
-    """
-    if not isinstance(models, dict):
-        models = {"model": models}
-    rows = []
-    for name, model in models.items():
-        table = _varcomp(model, name)
-        total = table["vcov"].sum()
-        for grp, vcov in zip(table["grp"], table["vcov"]):
-            rows.append({"model": str(name), "level": str(grp), "variance": float(vcov),
-                         "share": float(vcov / total) if total > 0 else np.nan})
-    out = pd.DataFrame(rows)
-    first = out[out["model"] == out["model"].iloc[0]].set_index("level")["variance"]
-    out["explained"] = 1 - out["variance"] / out["level"].map(first)
-    return out
-
 
 def plot_variance_shares(models, *, scale="share", ax=None):
     """Stacked bars of the variance components of one or more random-intercept models.

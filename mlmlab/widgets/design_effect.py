@@ -12,6 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from mlmlab._checks import argument_error, check_positive_int
+from mlmlab.icc import design_effect
 from mlmlab.plots.design_effect import plot_design_effect
 from mlmlab.widgets._figure import slider_figure
 
@@ -69,7 +70,7 @@ def design_effect_update(icc, group_size, *, n_groups=50, alpha=0.05) -> pd.Data
     n_groups = check_positive_int(n_groups, "design_effect_update", "n_groups")
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
         raise argument_error("design_effect_update", "alpha", "a level between 0 and 1", alpha)
-    deff = 1 + (group_size - 1) * icc
+    deff = design_effect(icc, group_size)
     n = n_groups * group_size
     z = stats.norm.ppf(1 - alpha / 2)
     return pd.DataFrame({"n": [n], "design_effect": [deff], "effective_n": [n / deff],

@@ -16,7 +16,8 @@ import pandas as pd
 from scipy import stats
 
 from mlmlab._checks import argument_error, check_choice, check_positive_int
-from mlmlab.plots.lrt import mixture_critical_value, plot_lrt_null
+from mlmlab.boundary import mixture_critical_value
+from mlmlab.plots.lrt import plot_lrt_null
 from mlmlab.studies import lrt_null_distribution
 from mlmlab.widgets._figure import slider_figure
 
@@ -37,7 +38,7 @@ def _simulate(n_groups, group_size, method, n_reps, rng, func):
 
 def _summary(lr: np.ndarray, alpha: float = 0.05) -> pd.DataFrame:
     naive_c = float(stats.chi2.ppf(1 - alpha, 1))
-    mix_c = mixture_critical_value(alpha, df=1)
+    mix_c = mixture_critical_value(alpha, q=0)
     return pd.DataFrame({
         "reference": ["naive χ²(1)", "50:50 mixture"],
         "critical_value": [naive_c, mix_c],
