@@ -17,6 +17,7 @@ import pytest
 import statsmodels.formula.api as smf
 
 import mlmlab
+from _lme4 import REF
 from mlmlab import datasets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -227,3 +228,50 @@ def test_lesson11_observed_residual_autocorrelation_is_above_the_simulated_null(
     null = _lag1(conditional)
     assert null.mean() < -0.05  # negative under independent errors (about -0.16)
     assert np.mean(null < observed) > 0.95  # the observed value is above (almost) all of the null draws
+
+
+# ----------------------------------------------------------------------------- lesson 01: predictors within and between
+
+def _cluster_robust_se(X, resid, codes):
+    """CR1 sandwich SEs by hand: (X'X)^-1 (sum_j X_j' e_j e_j' X_j) (X'X)^-1 with G/(G-1) (N-1)/(N-K)."""
+    n, k = X.shape
+    n_groups = codes.max() + 1
+    scores = np.zeros((n_groups, k))
+    np.add.at(scores, codes, X * resid[:, None])
+    bread = np.linalg.inv(X.T @ X)
+    cov = bread @ (scores.T @ scores) @ bread * n_groups / (n_groups - 1) * (n - 1) / (n - k)
+    return np.sqrt(np.diag(cov))
+
+
+def test_lesson01_raw_ses_ols_se_is_too_small_as_the_predictor_design_effect_says(hsb):
+    """01: raw SES (rho_x 0.265) has OLS SE 0.097 against a cluster-robust 0.133; 1 + (n-1) rho_x rho_e predicts it."""
+    codes = hsb["School"].cat.codes.to_numpy()
+    X = np.column_stack([np.ones(len(hsb)), hsb["SES"].to_numpy(float)])
+    y = hsb["MathAch"].to_numpy(float)
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ beta
+    naive = np.sqrt(np.sum(resid**2) / (len(y) - 2) * np.linalg.inv(X.T @ X)[1, 1])
+    robust = _cluster_robust_se(X, resid, codes)[1]
+    assert round(naive, 3) == 0.097 and round(robust, 3) == 0.133
+    sm = smf.ols("MathAch ~ SES", hsb).fit(cov_type="cluster", cov_kwds={"groups": codes})
+    assert sm.bse["SES"] == pytest.approx(robust, rel=1e-10)  # the lesson's statsmodels call is this sandwich
+    rho_x = mlmlab.icc(hsb, y="SES", group="School")["icc"].iloc[0]
+    rho_e = mlmlab.icc(hsb.assign(e=resid), y="e", group="School")["icc"].iloc[0]
+    assert round(rho_x, 3) == 0.265
+    predicted = np.sqrt(1 + (len(hsb) / hsb["School"].nunique() - 1) * rho_x * rho_e)
+    assert 1.3 < robust / naive < predicted < 1.5  # the formula is approximate (unequal sizes, 160 clusters)
+
+
+def test_lesson01_random_slope_se_of_cses_exceeds_the_random_intercept_se(hsb):
+    """01: the slope of cses varies, so (1 | School) understates its SE (0.109) against (cses | School) (0.128),
+    which agrees with lme4 and with the cluster-robust SE of OLS (0.130)."""
+    ri = _quiet_fit("MathAch ~ cses + (1 | School)", hsb)
+    rs = _quiet_fit("MathAch ~ cses + (cses | School)", hsb)
+    lme4 = REF["models"]
+    assert rs.fixed.loc["cses", "se"] == pytest.approx(lme4["hsb_rs_reml"]["fixed"]["cses"]["se"], rel=1e-3)
+    assert ri.fixed.loc["cses", "se"] == pytest.approx(lme4["hsb_ri_reml"]["fixed"]["cses"]["se"], rel=1e-3)
+    codes = hsb["School"].cat.codes.to_numpy()
+    robust = smf.ols("MathAch ~ cses", hsb).fit(cov_type="cluster", cov_kwds={"groups": codes}).bse["cses"]
+    assert round(ri.fixed.loc["cses", "se"], 3) == 0.109 and round(rs.fixed.loc["cses", "se"], 3) == 0.128
+    assert round(robust, 3) == 0.130
+    assert abs(robust - rs.fixed.loc["cses", "se"]) < 0.2 * (robust - ri.fixed.loc["cses", "se"])
