@@ -275,3 +275,26 @@ def test_lesson01_random_slope_se_of_cses_exceeds_the_random_intercept_se(hsb):
     assert round(ri.fixed.loc["cses", "se"], 3) == 0.109 and round(rs.fixed.loc["cses", "se"], 3) == 0.128
     assert round(robust, 3) == 0.130
     assert abs(robust - rs.fixed.loc["cses", "se"]) < 0.2 * (robust - ri.fixed.loc["cses", "se"])
+
+
+# ----------------------------------------------------------------------------- lesson 02: statsmodels' School Var Std.Err.
+
+def test_lesson02_school_var_std_err_is_sqrt_scale_times_the_se_of_the_variance_ratio(hsb):
+    """02: MixedLM's 'School Var' Std.Err. (0.179) is sqrt(scale) x SE(tau00 / sigma2); the SE of tau00 is about
+    scale x SE(tau00 / sigma2) = 1.09, as the balanced-design formula for a one-way random effect predicts."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sm = smf.mixedlm("MathAch ~ cses", hsb, groups="School").fit(reml=True)
+    se_psi = np.sqrt(sm.cov_params().loc["School Var", "School Var"])
+    printed = float(sm.summary().tables[1].loc["School Var", "Std.Err."])
+    assert printed == pytest.approx(np.sqrt(sm.scale) * se_psi, abs=6e-4)
+    assert round(printed, 3) == 0.179
+    se_tau00 = sm.scale * se_psi
+    assert round(se_tau00, 2) == 1.09
+    # large-sample SE of tau00 for J groups of n: (2 / n^2) [(sigma2 + n tau00)^2 / (J - 1) + sigma2^2 / (J (n - 1))]
+    tau00, sigma2 = sm.cov_re.iloc[0, 0], sm.scale
+    J = hsb["School"].nunique()
+    n = len(hsb) / J
+    balanced = np.sqrt(2 / n**2 * ((sigma2 + n * tau00) ** 2 / (J - 1) + sigma2**2 / (J * (n - 1))))
+    assert se_tau00 == pytest.approx(balanced, rel=0.05)
+    assert se_tau00 > 5 * printed
