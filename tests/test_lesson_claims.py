@@ -298,3 +298,56 @@ def test_lesson02_school_var_std_err_is_sqrt_scale_times_the_se_of_the_variance_
     balanced = np.sqrt(2 / n**2 * ((sigma2 + n * tau00) ** 2 / (J - 1) + sigma2**2 / (J * (n - 1))))
     assert se_tau00 == pytest.approx(balanced, rel=0.05)
     assert se_tau00 > 5 * printed
+
+
+# ----------------------------------------------------------------------------- lesson 09: centring, dropped slopes, the tutorial's SEs
+
+def test_lesson09_meanses_centring_gives_the_published_fixed_effects_and_tau01(hsb):
+    """09: MEANSES is 0.006 above the exact school mean of SES; SES centred at MEANSES (lme4) rounds to the published
+    12.11, 5.34 and 1.22, and moves Model 3's tau01 by about 0.006 tau11 (0.047 -> 0.051)."""
+    from mlmlab.published import published_values
+
+    by_school = hsb.groupby("School", observed=True).agg(mean_ses=("SES", "mean"), MEANSES=("MEANSES", "first"))
+    gap = by_school["MEANSES"] - by_school["mean_ses"]
+    assert 0.0054 < gap.min() and gap.max() < 0.0066
+    book = published_values("intercepts_slopes_as_outcomes").set_index("quantity")["estimate"]
+    lme4 = REF["lesson_models"]["hsb_full_sesm_rs_reml"]["fixed"]
+    for ours, r_name in [("Intercept", "(Intercept)"), ("MEANSES", "MEANSES"), ("Sector[T.Catholic]", "SectorCatholic")]:
+        assert round(lme4[r_name]["estimate"], 2) == book[ours]
+    exact = REF["models"]["hsb_rs_reml"]["varcomp"]
+    at_meanses = REF["lesson_models"]["hsb_sesm_rs_reml"]["varcomp"]
+
+    def vc(rows, var1, var2):
+        return next(r["vcov"] for r in rows if r["grp"] == "School" and r["var1"] == var1 and r["var2"] == var2)
+
+    tau01, tau11 = vc(exact, "(Intercept)", "cses"), vc(exact, "cses", None)
+    shifted = vc(at_meanses, "(Intercept)", "ses_m")
+    assert round(tau01, 3) == 0.047 and round(shifted, 3) == 0.051
+    assert shifted == pytest.approx(tau01 + gap.mean() * tau11, abs=5e-4)  # origin shift: tau01 + c tau11
+
+
+def test_lesson09_dropping_the_random_slope_shrinks_the_cross_level_interaction_ses(hsb):
+    """09: without (cses | School) the SEs of cses and its cross-level interactions are about 3 % smaller (lme4)."""
+    rs = REF["models"]["hsb_full_reml"]["fixed"]
+    ri = REF["lesson_models"]["hsb_full_ri_reml"]["fixed"]
+    slope_terms = [t for t in rs if "cses" in t]
+    assert len(slope_terms) == 3
+    for term in slope_terms:
+        assert 0.95 < ri[term]["se"] / rs[term]["se"] < 0.99
+
+
+def test_lesson09_tutorial_standard_errors_do_not_fit_its_variance_components():
+    """09: SE(gamma00) ~ sqrt((tau00 + sigma2 / n) / J) and SE_rs(gamma10)^2 ~ SE_ri^2 + tau11 / J hold for the fits
+    of schools50, and give 0.64 and 0.46 for the tutorial's own numbers (it printed 1.2 and 0.3)."""
+    s50 = datasets.load("schools50")
+    J = s50["school"].nunique()
+    n_bar = len(s50) / J
+    null = _quiet_fit("math ~ 1 + (1 | school)", s50)
+    ri = _quiet_fit("math ~ ses + (1 | school)", s50)
+    rs = _quiet_fit("math ~ ses + (ses | school)", s50)
+    se0 = np.sqrt((null.G["school"].iloc[0, 0] + null.sigma2 / n_bar) / J)
+    assert null.fixed.loc["Intercept", "se"] == pytest.approx(se0, rel=0.03)
+    se1 = np.sqrt(ri.fixed.loc["ses", "se"] ** 2 + rs.G["school"].iloc[1, 1] / J)
+    assert rs.fixed.loc["ses", "se"] == pytest.approx(se1, rel=0.06)
+    assert rs.fixed.loc["ses", "se"] > ri.fixed.loc["ses", "se"]
+    assert round(np.sqrt((18.3 + 52.1 / n_bar) / J), 2) == 0.64 and round(np.sqrt(0.4**2 + 2.4 / J), 2) == 0.46

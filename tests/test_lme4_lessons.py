@@ -85,7 +85,8 @@ def test_derived_columns_are_the_lessons():
     # The expressions R evaluated are the notebooks' own arithmetic on the shipped columns.
     hsb, sleep = datasets.load("hsb"), datasets.load("sleepstudy")
     want = {"SES_plus1": hsb["SES"] + 1, "MEANSES_100": hsb["MEANSES"] * 100,
-            "Days_c": sleep["Days"] - 4.5, "Days_end": sleep["Days"] - 9}
+            "Days_c": sleep["Days"] - 4.5, "Days_end": sleep["Days"] - 9,
+            "ses_m": hsb["SES"] - hsb["MEANSES"]}
     seen = set()
     for ref in LESSON.values():
         for col, expr in ref["derive"].items():
