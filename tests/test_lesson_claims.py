@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
@@ -351,3 +352,73 @@ def test_lesson09_tutorial_standard_errors_do_not_fit_its_variance_components():
     assert rs.fixed.loc["ses", "se"] == pytest.approx(se1, rel=0.06)
     assert rs.fixed.loc["ses", "se"] > ri.fixed.loc["ses", "se"]
     assert round(np.sqrt((18.3 + 52.1 / n_bar) / J), 2) == 0.64 and round(np.sqrt(0.4**2 + 2.4 / J), 2) == 0.46
+
+
+# ----------------------------------------------------------------------------- lesson 10: diagnostics and the write-up
+
+@pytest.fixture(scope="module")
+def hsb_full(hsb):
+    return _quiet_fit("MathAch ~ MEANSES*cses + Sector*cses + (cses | School)", hsb)
+
+
+def test_lesson10_cooks_rule_flags_schools_that_move_no_fixed_effect_far(hsb_full):
+    """10: 4/J flags 6 schools (largest D 0.053), yet no school moves a fixed effect by more than 0.47 SE."""
+    from mlmlab.influence import cooks_distance, group_influence
+
+    influence = group_influence(hsb_full)
+    cooks = cooks_distance(hsb_full, influence=influence)
+    cutoff = 4 / len(cooks)
+    assert (cooks["cooks_d"] > cutoff).sum() == 6
+    assert round(cooks["cooks_d"].max(), 3) == 0.053
+    assert round(influence["std_change"].abs().max(), 2) == 0.47
+
+
+def test_lesson10_residual_trend_is_the_school_part_left_by_shrinkage(hsb, hsb_full):
+    """10: conditional residuals rise with the fitted values (r 0.033) only through each school's mean residual,
+    which follows the intercept BLUP (r 0.90); the within-school part has no trend."""
+    parts = hsb.assign(resid=hsb_full.resid, fitted=hsb_full.fitted)
+    school_part = parts.groupby("School", observed=True)["resid"].transform("mean")
+    assert 0.02 < parts["resid"].corr(parts["fitted"]) < 0.05
+    assert abs((parts["resid"] - school_part).corr(parts["fitted"])) < 0.005
+    u0 = hsb_full.ranef.query("term == '(Intercept)'").set_index("level")["estimate"]
+    school_resid = parts.groupby("School", observed=True)["resid"].mean()
+    assert school_resid.corr(u0.reindex(school_resid.index.astype(str)).set_axis(school_resid.index)) > 0.85
+
+
+def test_lesson10_blup_skew_is_diluted_by_level1_noise_not_by_shrinkage():
+    """10: with equal group sizes the BLUPs are exactly as skewed as the group means, and both follow
+    skew(u) * lambda^1.5 (the group means' noise sigma2 / n dilutes the skew)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(1010)
+    n_groups, n = 2000, 5
+    u = rng.exponential(1.0, n_groups) - 1.0
+    g = np.repeat(np.arange(n_groups), n)
+    data = pd.DataFrame({"y": 10 + u[g] + rng.normal(0, 2, n_groups * n), "g": g})
+    m = _quiet_fit("y ~ 1 + (1 | g)", data)
+    means = data.groupby("g")["y"].mean().to_numpy()
+    blups = m.ranef.set_index("level").loc[[str(i) for i in range(n_groups)], "estimate"].to_numpy()
+    assert stats.skew(blups) == pytest.approx(stats.skew(means), abs=1e-6)
+    lam = 1 / (1 + 4 / n)
+    assert stats.skew(means) == pytest.approx(stats.skew(u) * lam**1.5, abs=0.15)
+    assert stats.skew(means) < 0.6 * stats.skew(u)
+
+
+def test_lesson10_known_school_prediction_uses_its_own_design_row(hsb, hsb_full):
+    """10: school 8367 (public, MEANSES 0.032) at cses = 0: fixed part of its own row plus its BLUP = predict()."""
+    meanses = hsb.loc[hsb["School"] == "8367", "MEANSES"].iloc[0]
+    row = pd.DataFrame({"School": ["8367"], "Sector": ["Public"], "MEANSES": [meanses], "cses": [0.0]})
+    fx = hsb_full.fixed["estimate"]
+    u0 = hsb_full.ranef.query("level == '8367' and term == '(Intercept)'")["estimate"].item()
+    by_hand = fx["Intercept"] + fx["MEANSES"] * meanses + u0
+    assert hsb_full.predict(row).iloc[0] == pytest.approx(by_hand, abs=1e-8)
+    assert round(by_hand, 2) == 8.55 and round(u0, 2) == -3.72
+
+
+def test_lesson10_write_up_slope_test_matches_lme4():
+    """10 and 09: the random slope of Model 4 is unsupported: LR 1.13 on 2 df, boundary-corrected p 0.43 (lme4)."""
+    from scipy import stats
+
+    lr = 2 * (REF["models"]["hsb_full_reml"]["logLik"] - REF["lesson_models"]["hsb_full_ri_reml"]["logLik"])
+    p_boundary = 0.5 * stats.chi2.sf(lr, 1) + 0.5 * stats.chi2.sf(lr, 2)
+    assert round(lr, 2) == 1.13 and round(p_boundary, 2) == 0.43
