@@ -57,6 +57,10 @@ def _import_test_files():
     import importlib.util
     import types
 
+    # jsonschema (imported by nbformat, imported by otter's test files) loads the optional IRI-format checker
+    # rfc3987_syntax if installed, building its grammar: about a second per submission, for a format that no
+    # notebook schema uses. Blocking it is what jsonschema does when it is not installed.
+    sys.modules.setdefault("rfc3987_syntax", None)
     if "otter" not in sys.modules:
         spec = importlib.util.find_spec("otter")
         if spec is not None and spec.submodule_search_locations:
@@ -66,6 +70,46 @@ def _import_test_files():
     from otter.test_files import ExceptionTestFile
 
     return ExceptionTestFile
+
+
+def _memoise_fits(tests):
+    """Make ``mlmlab.fit`` remember its results in this process (one submission's tests), when the tests use it.
+
+    The tests of a question often fit the same model to the same data as another test (each builds the
+    reference it compares with); a fit is a deterministic function of formula, data, ``reml`` and ``control``,
+    so the second call returns the first call's result. A key holds the data's values, index, column names
+    and dtypes, so a test that changes the data gets its own fit. Nothing else changes: errors and warnings
+    of a first call are those of an ordinary fit.
+    """
+    if not any("mlmlab" in source for source in tests.values()):
+        return  # tests that never fit a model need not import the library
+    try:
+        import mlmlab
+        import pandas as pd
+    except ImportError:  # a course without the library: nothing to remember
+        return
+    fit = mlmlab.fit
+    cache = {}
+
+    def key(formula, data, reml, control):
+        if not isinstance(data, pd.DataFrame) or not isinstance(formula, str):
+            return None
+        try:
+            values = pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes()
+        except TypeError:  # unhashable cells (lists, dicts): no memory
+            return None
+        return (formula, values, tuple(map(str, data.columns)), tuple(map(str, data.dtypes)), reml, control)
+
+    def remembered_fit(formula, data, *, reml=True, control=None):
+        k = key(formula, data, reml, control)
+        if k is None:
+            return fit(formula, data, reml=reml, control=control)
+        if k not in cache:
+            cache[k] = fit(formula, data, reml=reml, control=control)
+        return cache[k]
+
+    remembered_fit.__doc__ = fit.__doc__
+    mlmlab.fit = remembered_fit
 
 
 def run(tests, answers_json, plain_source, at_check=None):
@@ -89,6 +133,7 @@ def run(tests, answers_json, plain_source, at_check=None):
         Question -> ``{"score", "possible", "cases", "notes"}``.
     """
     ExceptionTestFile = _import_test_files()
+    _memoise_fits(tests)
     plain = _load_plain(plain_source)
     results = {}
     for question, source in tests.items():

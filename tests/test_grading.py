@@ -502,6 +502,35 @@ def test_runner_survives_an_unrebuildable_answer():
     assert any("could not be rebuilt" in n for n in res["q2"]["notes"])
 
 
+def test_runner_remembers_a_fit_within_one_submission(monkeypatch):
+    """The tests of one submission often fit the same model as another test: the runner fits it once (the
+    result is the same object), and a changed data set, another formula or reml gets its own fit."""
+    import mlmlab
+    from mlmlab_grading import runner
+
+    calls = []
+    real = mlmlab.fit
+    monkeypatch.setattr(mlmlab, "fit", lambda *a, **k: calls.append(a) or real(*a, **k))
+    runner._memoise_fits({"q1": "import mlmlab"})
+    dye = mlmlab.datasets.load("dyestuff")
+    first = mlmlab.fit("Yield ~ 1 + (1 | Batch)", dye)
+    assert mlmlab.fit("Yield ~ 1 + (1 | Batch)", dye.copy()) is first and len(calls) == 1
+    changed = dye.assign(Yield=dye["Yield"] + 1.0)
+    assert mlmlab.fit("Yield ~ 1 + (1 | Batch)", changed).llf != first.llf
+    assert mlmlab.fit("Yield ~ 1 + (1 | Batch)", dye, reml=False).reml is False
+    assert len(calls) == 3
+    assert first.llf == pytest.approx(real("Yield ~ 1 + (1 | Batch)", dye).llf, abs=0)
+
+
+def test_runner_does_not_import_the_library_for_tests_that_never_use_it(monkeypatch):
+    import mlmlab
+    from mlmlab_grading import runner
+
+    before = mlmlab.fit
+    runner._memoise_fits({"q1": "assert mean_yield > 0"})
+    assert mlmlab.fit is before
+
+
 def test_plain_export_strips_clever_objects():
     class Liar(float):
         def __eq__(self, other):
