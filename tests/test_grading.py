@@ -531,6 +531,23 @@ def test_runner_does_not_import_the_library_for_tests_that_never_use_it(monkeypa
     assert mlmlab.fit is before
 
 
+def test_kernel_preload_skips_jsonschemas_iri_grammar_and_notebooks_still_validate():
+    """The preload leaves out rfc3987_syntax (a second of grammar building per submission); nbformat's
+    validation, which otter and the grader rely on, works without it."""
+    from mlmlab_grading import worker
+
+    preload = worker._preload_code(PLAIN_SOURCE).split("import importlib as __mlmlab_il")[0]
+    code = preload + (
+        "import nbformat, sys\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('x = 1')])\n"
+        "nbformat.validate(nb)\n"
+        "print(sys.modules.get('rfc3987_syntax') is None)\n"
+    )
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+
+
 def test_plain_export_strips_clever_objects():
     class Liar(float):
         def __eq__(self, other):
