@@ -126,6 +126,35 @@ MISTAKES: dict[str, list[tuple[str, str, str]]] = {
         ("q4", "q4_answer = 'd'", "are possible"),
         ("q5", "trust_first_fit = True", "compare the two values"),
     ],
+    "06_model_comparison": [
+        ("q1", "lr_slope = -2 * (mlmlab.fit('Reaction ~ Days + (1 | Subject)', sleep, reml=False).llf "
+               "- mlmlab.fit('Reaction ~ Days + (Days | Subject)', sleep, reml=False).llf); "
+               "p_naive = float(stats.chi2.sf(lr_slope, df_slope)); "
+               "p_mixture = float(0.5 * stats.chi2.sf(lr_slope, 1) + 0.5 * stats.chi2.sf(lr_slope, 2))", "compares ML fits"),
+        ("q1", "lr_slope = m_rs.llf - m_ri.llf; p_naive = float(stats.chi2.sf(lr_slope, df_slope))", "factor 2"),
+        ("q1", "df_slope = 1; p_naive = float(stats.chi2.sf(lr_slope, 1))", "covariance"),
+        ("q1", "p_mixture = p_naive / 2", "one variance alone"),
+        ("q1", "p_mixture = float(0.5 * stats.chi2.sf(lr_slope, 2) + 0.5 * stats.chi2.sf(lr_slope, 3))", "chi2(2) and chi2(3)"),
+        ("q2", "lr_days = -2 * (mlmlab.fit('Reaction ~ 1 + (1 | Subject)', sleep).llf "
+               "- mlmlab.fit('Reaction ~ Days + (1 | Subject)', sleep).llf); p_days = float(stats.chi2.sf(lr_days, 1))",
+         "REML likelihoods are not comparable"),
+        ("q2", "p_days = p_days / 2", "boundary correction is for variances"),
+        ("q2", "lr_days = lr_days / 2; p_days = float(stats.chi2.sf(lr_days, 1))", "factor 2"),
+        ("q3", "p_boundary = 0.08", "naive p-value"),
+        ("q3", "p_boundary = 0.16", "doubles"),
+        ("q3", "p_boundary = float(0.5 * stats.chi2.sf(stats.chi2.isf(0.08, 1), 1) + 0.5 * stats.chi2.sf(stats.chi2.isf(0.08, 1), 2))",
+         "adding a random slope"),
+        ("q4", "reject_naive = 0.05", "nominal rate"),
+        ("q4", "reject_naive = float(null_table['reject_mixture'].mean())", "boundary-corrected cut-off"),
+        ("q4", "share_zero = 1 - share_zero", "above 0"),
+        ("q4", "share_zero, reject_naive = reject_naive, share_zero", "swapped"),
+        ("q4", "t = studies.lrt_null_distribution(20, 5, n_reps=1000, rng=606, progress=False); "
+               "share_zero = float((t['lr'] == 0).mean()); reject_naive = float(t['reject_naive'].mean())", "methods='REML'"),
+        ("q4", "share_zero = 0.5", "in theory"),
+        ("q5", "q5_answer = 'a'", "REML likelihoods are comparable too"),
+        ("q5", "q5_answer = 'c'", "bias in the variance estimates"),
+        ("q5", "q5_answer = 'd'", "boundary correction"),
+    ],
     "07_crossed_and_nested": [
         ("q1", "tau_plate, tau_sample = (float(pen_fit.varcomp.set_index('grp').loc[g, 'sdcor']) for g in ('plate', 'sample'))",
          "looks like a standard deviation"),
