@@ -240,6 +240,37 @@ MISTAKES: dict[str, list[tuple[str, str, str]]] = {
         ("q5", "blup_var_ratio = float(tau11 / blup_slopes.var(ddof=1))", "upside down"),
         ("q5", "blups_estimate_tau11 = True", "shrunken towards 0"),
     ],
+    "11_longitudinal": [
+        ("q1", "gamma10 = float(growth.fixed.loc['Intercept', 'estimate'])", "is the intercept"),
+        ("q1", "sd_slope = sd_slope ** 2", "looks like the variance tau11"),
+        ("q1", "sd_slope = float(mlmlab.fit('Reaction ~ Days + (Days | Subject)', sleep, reml=False).G['Subject'].iloc[1, 1]) ** 0.5",
+         "ML estimate"),
+        ("q1", "corr_int_slope = float(growth.G['Subject'].iloc[0, 1])", "covariance tau01"),
+        ("q1", "se = float(growth.fixed.loc['Days', 'se']); slope_low, slope_high = gamma10 - 1.96 * se, gamma10 + 1.96 * se",
+         "confidence interval for the average slope"),
+        ("q1", "slope_low, slope_high = gamma10 - 1.96 * sd_slope ** 2, gamma10 + 1.96 * sd_slope ** 2", "multiplies the variance"),
+        ("q2", "tau00_end = float(growth.G['Subject'].iloc[0, 0])", "old intercept variance"),
+        ("q2", "g = mlmlab.fit('Reaction ~ Days_end + (Days_end | Subject)', sleep.assign(Days_end=sleep['Days'] + 9)).G['Subject']; "
+               "tau00_end = float(g.iloc[0, 0]); corr_end = float(g.iloc[0, 1] / (g.iloc[0, 0] * g.iloc[1, 1]) ** 0.5)", "Days = -9"),
+        ("q2", "G = growth.G['Subject']; tau00_end = float(G.iloc[0, 0] + 9 * G.iloc[0, 1] + 81 * G.iloc[1, 1])", "covariance term once"),
+        ("q2", "tau00_end = tau00_end ** 0.5", "looks like a standard deviation"),
+        ("q2", "corr_end = float(G_end.iloc[0, 1])", "looks like the covariance"),
+        ("q2", "corr_end = corr_int_slope", "old correlation"),
+        ("q3", "q3_answer = 'a'", "not more precision"),
+        ("q3", "q3_answer = 'c'", "not equally valid"),
+        ("q3", "q3_answer = 'd'", "far from 0"),
+        ("q4", "gamma_within, gamma_between = gamma_between, gamma_within", "swapped"),
+        ("q4", "d = diary.assign(hours_gc=diary['hours'] - diary['hours'].mean()); "
+               "gamma_between = float(mlmlab.fit('mood ~ hours_gc + hours_mean + (1 | person)', d).fixed.loc['hours_mean', 'estimate'])",
+         "contextual effect"),
+        ("q4", "gamma_within = float(mlmlab.fit('mood ~ hours + (1 | person)', diary).fixed.loc['hours', 'estimate'])", "raw hours"),
+        ("q4", "fe_estimate = float(smf.ols('mood ~ hours', diary).fit().params['hours'])", "pooled OLS"),
+        ("q5", "gamma_naive = float(smf.ols('mood ~ hours', diary).fit().params['hours'])", "OLS slope"),
+        ("q5", "gamma_naive = gamma_within", "within coefficient of question 4"),
+        ("q5", "gamma_naive = float(mlmlab.fit('mood ~ hours + (1 | person)', diary, reml=False).fixed.loc['hours', 'estimate'])",
+         "ML estimate"),
+        ("q5", "naive_is_within = True", "mixes the within-person"),
+    ],
 }
 
 
