@@ -15,6 +15,7 @@ from mlmlab.exceptions import ConvergenceWarning, FitError, MlmlabInputError
 from mlmlab.fitting import fit
 from mlmlab.icc import design_effect, effective_n, icc
 from mlmlab.r2 import r2_nakagawa
+from mlmlab.satterthwaite import satterthwaite
 from mlmlab.report import format_report, report_table
 from mlmlab.result import MixedResult
 from mlmlab.simulate import simulate_two_level
@@ -40,6 +41,7 @@ __all__ = [
     "effective_n",
     "compare",
     "r2_nakagawa",
+    "satterthwaite",
     "report_table",
     "format_report",
     "simulate_two_level",

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from mlmlab._checks import argument_error, check_data
+from mlmlab._linalg import psd_cholesky
 from mlmlab.design import NewDataError
 from mlmlab.estimation import estimate
 
@@ -254,7 +255,7 @@ class MixedResult:
     def _singular(self):
         notes, singular = [], False
         for b, cov in zip(self.design.blocks, self._cov):
-            diag = _chol_diag(cov / self.sigma2)
+            diag = np.diag(psd_cholesky(cov / self.sigma2))
             for i, d in enumerate(diag):
                 if d < SINGULAR_TOL:
                     singular = True
@@ -419,18 +420,6 @@ def _psd_root(cov: np.ndarray) -> np.ndarray:
     """A matrix L with L Lᵀ = cov, for positive semi-definite cov (zero variances allowed)."""
     vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
     return vecs * np.sqrt(np.clip(vals, 0.0, None))
-
-
-def _chol_diag(a: np.ndarray) -> np.ndarray:
-    """Diagonal of the Cholesky factor of a PSD matrix (lme4's θ diagonal); zeros where it degenerates."""
-    n = a.shape[0]
-    L = np.zeros_like(a, dtype=float)
-    for j in range(n):
-        d = a[j, j] - L[j, :j] @ L[j, :j]
-        L[j, j] = np.sqrt(d) if d > 0 else 0.0
-        for i in range(j + 1, n):
-            L[i, j] = (a[i, j] - L[i, :j] @ L[j, :j]) / L[j, j] if L[j, j] > 0 else 0.0
-    return np.diag(L)
 
 
 def _new_level_error(res: "MixedResult", newdata: pd.DataFrame, needed, exc) -> Exception:

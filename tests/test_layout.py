@@ -10,14 +10,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mlmlab"
 
 # Lower layers never import higher ones. A module may import modules of its own layer or below.
 LAYERS = [
-    {"mlmlab._checks", "mlmlab.exceptions", "mlmlab.published", "mlmlab.datasets"},
+    {"mlmlab._checks", "mlmlab._linalg", "mlmlab.exceptions", "mlmlab.published", "mlmlab.datasets"},
     {"mlmlab.formula", "mlmlab.simulate", "mlmlab.boundary", "mlmlab.diagnostics", "mlmlab.shrinkage"},
     {"mlmlab.design", "mlmlab.engine"},
     {"mlmlab.estimation"},
     {"mlmlab.result"},
     {"mlmlab.fitting"},
     {"mlmlab.compare", "mlmlab.icc", "mlmlab.r2", "mlmlab.influence", "mlmlab.report", "mlmlab.studies",
-     "mlmlab.bench"},
+     "mlmlab.bench", "mlmlab.satterthwaite"},
     {"mlmlab.plots"},
     {"mlmlab.widgets"},
     {"mlmlab"},

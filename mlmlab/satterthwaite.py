@@ -1,0 +1,284 @@
+"""Small-sample tests of fixed effects: t-tests with Satterthwaite's degrees of freedom, as lmerTest computes them.
+
+A Wald z-test treats the variance parameters as known. With few groups they are not: the standard error of a
+fixed effect is itself uncertain, and the reference distribution is a t with fewer degrees of freedom than the
+number of rows. Satterthwaite's approximation (Satterthwaite 1946; Kuznetsova, Brockhoff & Christensen 2017)
+matches the variance of the estimated variance of a contrast c'γ̂ to that of a scaled χ²:
+
+.. math:: \\nu = \\frac{2\\,\\big(c^\\top C(\\hat\\varphi)\\,c\\big)^2}{g^\\top A\\,g},
+    \\qquad g = \\frac{\\partial\\, c^\\top C(\\varphi)\\, c}{\\partial\\varphi}\\Big|_{\\hat\\varphi},
+
+where C(φ) = σ²(XᵀV⁻¹X)⁻¹·… is the covariance of γ̂ as a function of the variance parameters
+φ = (θ, σ) (lme4's relative Cholesky factor θ and the residual SD), and A = 2H⁺ the asymptotic covariance of
+φ̂ from the Hessian H of the deviance (REML or ML, as the model was fitted). As lmerTest does, H and the
+gradients are computed by Richardson-extrapolated central differences, and H is inverted through its positive
+eigenvalues only (a variance at 0 contributes nothing).
+
+Taught in lesson 11 (and lesson 08 for why few groups need it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+from scipy.sparse import linalg as sparse_linalg
+
+from mlmlab._checks import argument_error, check_result
+from mlmlab._linalg import psd_cholesky
+
+__all__ = ["satterthwaite", "varpar_covariance"]
+
+#: Eigenvalues of the deviance's Hessian below this count as zero (lmerTest's tolerance).
+EIGEN_TOL = 1e-8
+
+
+class _Deviance:
+    """The deviance and cov(γ̂) of a fitted design as functions of φ = (θ, σ), lme4's parameters."""
+
+    def __init__(self, result):
+        design = result.design
+        self.design, self.reml = design, bool(result.reml)
+        self.X, self.y = design.X.to_numpy(dtype=float), design.y
+        self.n, self.p = self.X.shape
+        self.blocks = design.blocks
+        s2 = float(result.sigma2)
+        theta = []
+        self.tri = []
+        for b in design.blocks:
+            G = result.G[b.factor].loc[list(b.names), list(b.names)].to_numpy(dtype=float)
+            L = psd_cholesky(G / s2)
+            rows, cols = np.tril_indices(len(b.names))
+            order = np.lexsort((rows, cols))  # lme4's order: the lower triangle column by column
+            rows, cols = rows[order], cols[order]
+            self.tri.append((rows, cols))
+            theta.extend(L[rows, cols])
+        self.phi_hat = np.array(theta + [np.sqrt(s2)])
+        self.XtX, self.Xty, self.yty = self.X.T @ self.X, self.X.T @ self.y, float(self.y @ self.y)
+        self._setup_cross_products()
+
+    def _setup_cross_products(self):
+        """Z (one column per random effect, before Λ), and ZᵀZ, ZᵀX, Zᵀy: computed once."""
+        pieces, width, lam_pattern = [], 0, []
+        n = self.n
+        for b in self.blocks:
+            t = len(b.names)
+            i = np.repeat(np.arange(n), t)
+            j = (width + b.codes[:, None] * t + np.arange(t)).ravel()
+            pieces.append((i, j, b.Z.ravel()))
+            lam_pattern.append((width, len(b.levels), t))
+            width += len(b.levels) * t
+        i, j, v = (np.concatenate(a) for a in zip(*pieces))
+        Z = sparse.csc_array((v, (i, j)), shape=(n, width))
+        self.q, self.lam_pattern = width, lam_pattern
+        self.ZtZ = (Z.T @ Z).tocsc()
+        self.ZtX = np.asarray(Z.T @ self.X)
+        self.Zty = np.asarray(Z.T @ self.y).ravel()
+
+    def _Lambda(self, theta: np.ndarray):
+        """Λ(θ): block diagonal, I_J ⊗ Λ_k for each block (sparse, q × q)."""
+        rows, cols, vals, start = [], [], [], 0
+        for (offset, J, t), (r, c) in zip(self.lam_pattern, self.tri):
+            lam = np.zeros((t, t))
+            lam[r, c] = theta[start:start + len(r)]
+            start += len(r)
+            base = offset + np.arange(J)[:, None] * t
+            rows.append((base + r[None, :]).ravel())
+            cols.append((base + c[None, :]).ravel())
+            vals.append(np.tile(lam[r, c], J))
+        return sparse.csc_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                shape=(self.q, self.q))
+
+    def pieces(self, theta: np.ndarray):
+        """(log|I + ΛᵀZᵀZΛ|, A = σ²XᵀV⁻¹X, penalised residual sum of squares), from the stored cross-products."""
+        Lam = self._Lambda(theta)
+        WtX = np.asarray(Lam.T @ self.ZtX)
+        Wty = np.asarray(Lam.T @ self.Zty).ravel()
+        P = (Lam.T @ self.ZtZ @ Lam).tocsc() + sparse.identity(self.q, format="csc")
+        # P is sparse (block diagonal for nested groups): a sparse LU is far cheaper than a dense Cholesky.
+        lu = sparse_linalg.splu(P)
+        logdet = float(np.sum(np.log(np.abs(lu.U.diagonal()))))
+        PX, Py = lu.solve(WtX), lu.solve(Wty)
+        A = self.XtX - WtX.T @ PX
+        b = self.Xty - WtX.T @ Py
+        c = self.yty - Wty @ Py
+        beta = np.linalg.solve(A, b)
+        return logdet, A, float(c - b @ beta)
+
+    def deviance(self, phi: np.ndarray) -> float:
+        """−2 log-likelihood (REML criterion for REML fits) at φ = (θ, σ), as lmerTest's ``devfun_vp``."""
+        theta, sigma2 = phi[:-1], phi[-1] ** 2
+        logdet, A, prss = self.pieces(theta)
+        dev = logdet + prss / sigma2 + self.n * np.log(2 * np.pi * sigma2)
+        if self.reml:
+            dev += np.linalg.slogdet(A)[1] - self.p * np.log(2 * np.pi * sigma2)
+        return float(dev)
+
+    def cov_beta(self, phi: np.ndarray) -> np.ndarray:
+        """cov(γ̂) = σ² A⁻¹ at φ = (θ, σ), as lmerTest's ``get_covbeta``."""
+        _, A, _ = self.pieces(phi[:-1])
+        return phi[-1] ** 2 * np.linalg.inv(A)
+
+
+def _steps(x: np.ndarray, d: float, eps: float = 1e-4, zero_tol: float = np.sqrt(np.finfo(float).eps / 7e-7)):
+    """numDeriv's first step: d·|x|, or eps where x is (near) 0."""
+    return np.where(np.abs(x) < zero_tol, eps, d * np.abs(x))
+
+
+def _richardson(values: list) -> np.ndarray:
+    """Extrapolate estimates made with steps h, h/2, h/4, ... (error in even powers of h) to step 0."""
+    table = [np.asarray(v, dtype=float) for v in values]
+    for m in range(1, len(table)):
+        factor = 4.0 ** m
+        table = [(factor * table[k + 1] - table[k]) / (factor - 1) for k in range(len(table) - 1)]
+    return table[0]
+
+
+def _hessian(f, x: np.ndarray, *, d: float = 0.1, r: int = 4) -> np.ndarray:
+    """Hessian of f at x by central differences, Richardson-extrapolated over r halvings (numDeriv's defaults)."""
+    k = len(x)
+    f0 = f(x)
+    h0 = _steps(x, d)
+    levels = []
+    for level in range(r):
+        h = h0 / 2.0 ** level
+        H = np.zeros((k, k))
+        for i in range(k):
+            e = np.zeros(k)
+            e[i] = h[i]
+            H[i, i] = (f(x + e) - 2 * f0 + f(x - e)) / h[i] ** 2
+            for j in range(i):
+                e2 = np.zeros(k)
+                e2[j] = h[j]
+                H[i, j] = H[j, i] = (f(x + e + e2) - f(x + e - e2) - f(x - e + e2) + f(x - e - e2)) / (4 * h[i] * h[j])
+        levels.append(H)
+    return _richardson(levels)
+
+
+def _jacobian(f, x: np.ndarray, *, d: float = 1e-4, r: int = 4) -> list:
+    """Derivatives of the array-valued f along each coordinate (central differences, Richardson)."""
+    h0 = _steps(x, d)
+    out = []
+    for i in range(len(x)):
+        levels = []
+        for level in range(r):
+            e = np.zeros(len(x))
+            e[i] = h0[i] / 2.0 ** level
+            levels.append((f(x + e) - f(x - e)) / (2 * e[i]))
+        out.append(_richardson(levels))
+    return out
+
+
+def varpar_covariance(result) -> pd.DataFrame:
+    """Asymptotic covariance of the variance parameters φ = (θ, σ): 2 H⁺, H the deviance's Hessian at the fit.
+
+    Parameters
+    ----------
+    result : MixedResult
+        A fit from :func:`mlmlab.fit`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Square, indexed by ``theta1``, ``theta2``, ..., ``sigma`` (lme4's θ order).
+
+    Examples
+    --------
+    >>> from mlmlab import fit, datasets
+    >>> m = fit("Yield ~ 1 + (1 | Batch)", datasets.load("dyestuff"))
+    >>> varpar_covariance(m).round(3)
+            theta1   sigma
+    theta1   0.142  -1.118
+    sigma   -1.118  51.068
+    """
+    dev = _Deviance(check_result(result, "varpar_covariance"))
+    return pd.DataFrame(_varpar_cov(dev), index=_varpar_names(dev), columns=_varpar_names(dev))
+
+
+def _varpar_names(dev) -> list:
+    return [f"theta{k + 1}" for k in range(len(dev.phi_hat) - 1)] + ["sigma"]
+
+
+def _varpar_cov(dev) -> np.ndarray:
+    H = _hessian(dev.deviance, dev.phi_hat)
+    vals, vecs = np.linalg.eigh((H + H.T) / 2)
+    keep = vals > EIGEN_TOL
+    return 2.0 * (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T
+
+
+def satterthwaite(result, contrasts=None) -> pd.DataFrame:
+    """t-tests of fixed effects (or contrasts of them) with Satterthwaite's degrees of freedom.
+
+    Parameters
+    ----------
+    result : MixedResult
+        A fit from :func:`mlmlab.fit` (REML, as lmerTest's default, or ML).
+    contrasts : pandas.DataFrame or dict, optional
+        Linear combinations c'γ to test against 0: rows of weights over the fixed-effect names (a dict maps a
+        label to ``{term: weight}``). Default: each fixed effect on its own.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by term (or contrast label): ``estimate``, ``se``, ``df``, ``t``, ``p`` (two-sided).
+        ``lmerTest::summary(m)`` gives the same df to about 1e-4 relative.
+
+    Raises
+    ------
+    MlmlabInputError
+        A contrast names a term the model does not have.
+
+    Examples
+    --------
+    >>> from mlmlab import fit, datasets
+    >>> m = fit("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+    >>> satterthwaite(m).round(3)
+                 estimate     se    df       t    p
+    term
+    Intercept     251.405  6.825  17.0  36.838  0.0
+    Days           10.467  1.546  17.0   6.771  0.0
+
+    With 18 subjects, a slope that varies between them is judged on about 17 degrees of freedom, not on the
+    180 rows.
+    """
+    check_result(result, "satterthwaite")
+    names = list(result.fixed.index)
+    L = _contrast_matrix(contrasts, names)
+    dev = _Deviance(result)
+    cov_phi = _varpar_cov(dev)
+    grads = _jacobian(dev.cov_beta, dev.phi_hat)
+    C = _fixed_cov(result, dev)
+    beta = result.fixed["estimate"].to_numpy(dtype=float)
+    rows = []
+    for label, c in L.iterrows():
+        w = c.to_numpy(dtype=float)
+        var = float(w @ C @ w)
+        g = np.array([w @ G @ w for G in grads])
+        denom = float(g @ cov_phi @ g)
+        df = 2 * var ** 2 / denom if denom > 0 else np.inf
+        est = float(w @ beta)
+        t = est / np.sqrt(var)
+        rows.append((label, est, np.sqrt(var), df, t, 2 * stats.t.sf(abs(t), df)))
+    out = pd.DataFrame(rows, columns=["term", "estimate", "se", "df", "t", "p"]).set_index("term")
+    return out
+
+
+def _fixed_cov(result, dev) -> np.ndarray:
+    """cov(γ̂) at the fit (the covariance the result's standard errors come from)."""
+    return dev.cov_beta(dev.phi_hat)
+
+
+def _contrast_matrix(contrasts, names) -> pd.DataFrame:
+    if contrasts is None:
+        return pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    if isinstance(contrasts, dict):
+        contrasts = pd.DataFrame.from_dict(contrasts, orient="index")
+    if not isinstance(contrasts, pd.DataFrame):
+        raise argument_error("satterthwaite", "contrasts", "a DataFrame or dict of weights over the fixed effects",
+                             contrasts, kind=TypeError)
+    unknown = [c for c in contrasts.columns if c not in names]
+    if unknown:
+        raise argument_error("satterthwaite", "contrasts", "weights over the model's fixed effects", contrasts,
+                             detail=f"unknown term(s) {', '.join(map(repr, unknown))}; the fixed effects are "
+                                    + ", ".join(map(repr, names)))
+    return contrasts.reindex(columns=names).fillna(0.0).astype(float)
