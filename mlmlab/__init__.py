@@ -8,7 +8,7 @@ from mlmlab import datasets
 from mlmlab import engine
 from mlmlab import simulate
 from mlmlab import studies
-from mlmlab.compare import compare
+from mlmlab.compare import bootstrap_lrt, compare
 from mlmlab.design import ModelDesign, build_design
 from mlmlab.estimation import Control
 from mlmlab.exceptions import ConvergenceWarning, FitError, MlmlabInputError
@@ -40,6 +40,7 @@ __all__ = [
     "design_effect",
     "effective_n",
     "compare",
+    "bootstrap_lrt",
     "r2_nakagawa",
     "satterthwaite",
     "report_table",
