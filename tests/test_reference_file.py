@@ -78,7 +78,7 @@ LESSON_SPECS = {
     "assignment01_sim_ri": ("assignment01_sim", "y ~ x + (1 | group)", ("reml", "ml"), {}),
     "assignment05_batches": ("assignment05_batches", "y ~ 1 + (1 | batch)", ("reml", "ml"), {}),
     "assignment11_diary_rewb": ("assignment11_diary", "mood ~ hours_within + hours_mean + (1 | person)", ("reml",), {}),
-    "assignment11_diary_naive": ("assignment11_diary", "mood ~ hours + (1 | person)", ("reml",), {}),
+    "assignment11_diary_naive": ("assignment11_diary", "mood ~ hours + (1 | person)", ("reml", "ml"), {}),
 }
 LESSON_IDS = sorted(f"{base}_{kind}" for base, spec in LESSON_SPECS.items() for kind in spec[2])
 ALL = {**MODELS, **LESSON}
