@@ -142,9 +142,9 @@ def bootstrap_lrt(reduced, full, *, n=500, rng=None, progress=False) -> pd.DataF
     Parameters
     ----------
     reduced, full : MixedResult
-        Fits from :func:`mlmlab.fit` of the same outcome on the same rows, ``full`` with more parameters.
-        They are compared on the likelihood :func:`compare` would use: REML when both are REML fits with
-        the same fixed effects, else maximum likelihood (REML fits are refitted, with a note).
+        Fits from :func:`mlmlab.fit` of the same outcome on the same rows, ``full`` containing every term of
+        ``reduced`` and more. Both fitted by maximum likelihood, or both by REML with the same fixed effects
+        (a test of random effects only; REML likelihoods of different fixed effects are not comparable).
     n : int, default=500
         Number of simulated data sets (at least 20).
     rng : int or numpy.random.Generator, optional
@@ -165,7 +165,8 @@ def bootstrap_lrt(reduced, full, *, n=500, rng=None, progress=False) -> pd.DataF
     TypeError
         ``reduced`` or ``full`` is not a MixedResult.
     ValueError
-        Different outcomes or rows, ``full`` without more parameters than ``reduced``, ``n`` below 20.
+        Different outcomes or rows; models that are not nested; REML fits with different fixed effects, or a
+        REML and an ML fit (the message says how to refit); ``n`` below 20.
 
     Notes
     -----
@@ -193,14 +194,15 @@ def bootstrap_lrt(reduced, full, *, n=500, rng=None, progress=False) -> pd.DataF
     if not isinstance(progress, (bool, np.bool_)):
         raise argument_error("bootstrap_lrt", "progress", "True or False", progress, kind=TypeError)
     rng = check_random_state(rng)
-    names = ["reduced", "full"]
-    _check_same_data([reduced, full], names)
-    (reduced, full), notes = _likelihood_scale([reduced, full], names, True)
+    _check_same_data([reduced, full], ["reduced", "full"])
+    _check_alike(reduced, full)
     df = full.npar - reduced.npar
     if df <= 0:
         raise argument_error("bootstrap_lrt", "full", "the larger of two nested models", full.formula,
                              detail=f"it has {full.npar} parameters and the reduced model {reduced.npar}",
                              fix="Pass the simpler model first: bootstrap_lrt(reduced, full).")
+    _check_nested(reduced, full)
+    notes = ["REML likelihoods (same fixed effects)" if reduced.reml else "maximum likelihood (ML) fits"]
     lr = 2.0 * max(0.0, full.llf - reduced.llf)
     Y = _simulate_outcomes(reduced, n, rng)
     null, failed = _null_lrs(reduced, full, Y, progress)
@@ -215,6 +217,40 @@ def bootstrap_lrt(reduced, full, *, n=500, rng=None, progress=False) -> pd.DataF
                  + (f"; {failed} refit(s) failed and were left out" if failed else ""))
     out.attrs["null"], out.attrs["notes"] = null, notes
     return out
+
+
+def _check_alike(reduced, full) -> None:
+    """Both ML, or both REML with the same fixed effects: otherwise their likelihoods are not comparable."""
+    if reduced.reml == full.reml and (not reduced.reml or _fixed_signature(reduced) == _fixed_signature(full)):
+        return
+    problem = ("these REML fits differ in their fixed effects, so their REML likelihoods are not comparable"
+               if reduced.reml and full.reml else "one model is fitted by REML and the other by ML")
+    raise MlmlabInputError(
+        f"bootstrap_lrt cannot compare them: {problem}. Refit both by maximum likelihood, e.g. "
+        "bootstrap_lrt(reduced.refit(reml=False), full.refit(reml=False)); for tests of random effects alone, "
+        "REML fits with the same fixed effects are fine."
+    )
+
+
+def _random_names(result) -> dict:
+    """Grouping factor → the set of its random-effect names."""
+    out = {}
+    for b in result.design.blocks:
+        out.setdefault(b.factor, set()).update(b.names)
+    return out
+
+
+def _check_nested(reduced, full) -> None:
+    """The reduced model's fixed effects and random effects must all be in the full model."""
+    missing = [f"fixed effect {t!r}" for t in reduced.fixed.index if t not in set(full.fixed.index)]
+    small, big = _random_names(reduced), _random_names(full)
+    for factor, names in small.items():
+        missing += [f"random effect {n!r} of {factor!r}" for n in sorted(names - big.get(factor, set()))]
+    if missing:
+        raise argument_error("bootstrap_lrt", "full", "a model that contains the reduced one (nested models)",
+                             full.formula, detail="the reduced model has " + ", ".join(missing) + " and the full "
+                             "model does not", fix="Add those terms to the full model, or compare non-nested models "
+                             "by AIC/BIC (compare() prints them).")
 
 
 def _simulate_outcomes(result, n: int, rng) -> np.ndarray:

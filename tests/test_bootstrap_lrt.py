@@ -104,3 +104,18 @@ def test_bad_input_is_named(sleep):
     other = _fit("Reaction ~ Days + (Days | Subject)", sleep.iloc[:170])
     with pytest.raises(ValueError, match="same rows"):
         bootstrap_lrt(ri, other, n=20)
+
+
+def test_models_that_are_not_nested_or_not_alike_are_refused(sleep):
+    days_ri = _fit("Reaction ~ Days + (1 | Subject)", sleep, reml=False)
+    days2_rs = _fit("Reaction ~ I(Days**2) + (Days | Subject)", sleep, reml=False)
+    with pytest.raises(ValueError, match=r"must be a model that contains the reduced one \(nested models\).*"
+                                         r"the reduced model has fixed effect 'Days' and the full model does not"):
+        bootstrap_lrt(days_ri, days2_rs, n=20)
+    null_reml = _fit("Reaction ~ 1 + (Days | Subject)", sleep)
+    days_reml = _fit("Reaction ~ Days + (Days | Subject)", sleep)
+    with pytest.raises(ValueError, match=r"REML fits differ in their fixed effects.*bootstrap_lrt\(reduced.refit\("
+                                         r"reml=False\), full.refit\(reml=False\)\)"):
+        bootstrap_lrt(null_reml, days_reml, n=20)
+    with pytest.raises(ValueError, match="one model is fitted by REML and the other by ML"):
+        bootstrap_lrt(days_ri, days_reml, n=20)
