@@ -6,9 +6,24 @@ without typing numbers into a notebook. Fixed effects are keyed by the patsy ter
 components by the course's notation (``tau00``, ``tau11``, ``tau01``, ``sigma2``) and the intraclass
 correlation by ``icc``.
 
-The book's HSB file and R's ``nlme::MathAchieve`` differ slightly (the school means of SES, see
-``mlmlab.datasets``), and the book rounds to two or three decimals, so small differences in the
-last printed digit are expected.
+What is stored as the book's. Each model is cited by its section of chapter 4 (the section titles
+of the book). Only values attributed to that section are stored; a quantity the book is not
+shown to print is left out, and :func:`side_by_side` shows our fit alone for it (``published``
+NaN). Model 4's intercept (12.11), ``MEANSES`` (5.34), Catholic effect (1.22) and sigma2 (36.70)
+were once stored here but no fit of the book's model reproduces them (lme4 and ``mlmlab.fit`` give
+12.10, 5.33, 1.23 and 36.72; centring SES at the data set's ``MEANSES`` instead of the exact school
+mean gives 12.11, 5.34, 1.22 but still 36.72, and 36.70 is Model 3's sigma2), and no source at hand
+shows them, so they are not recorded as the book's: :func:`side_by_side` lists them with
+``published`` NaN. Table numbers and
+pages are not given because they were not checked against the printed book.
+
+Everything else a lesson prints about these models (variance shares "explained", the range of
+the slopes, reliabilities) is computed from our fits, which lme4 reproduces.
+
+The data set's ``MEANSES`` column is not exactly the mean of ``SES`` over a school's students
+(0.0055 to 0.0065 higher in every school), which is why SES
+centred at ``MEANSES`` and SES centred at the exact school mean give slightly different fixed
+effects (see ``mlmlab.datasets`` and lesson 09).
 """
 
 from __future__ import annotations
@@ -28,28 +43,30 @@ _BOOK = "Raudenbush & Bryk (2002), Hierarchical Linear Models, 2nd ed., Sage, ch
 _MODELS: dict[str, tuple[str, str, dict[str, tuple[float, float]]]] = {
     "one_way_anova": (
         "MathAch ~ 1 + (1 | School)",
-        "one-way ANOVA with random effects (section 4, 'A one-way ANOVA')",
+        "section 'A One-Way ANOVA with Random Effects'",
         {"Intercept": (12.637, 0.244), "tau00": (8.61, math.nan), "sigma2": (39.15, math.nan),
          "icc": (0.18, math.nan)},
     ),
     "means_as_outcomes": (
         "MathAch ~ MEANSES + (1 | School)",
-        "regression with means-as-outcomes",
+        "section 'A Regression with Means-as-Outcomes'",
         {"Intercept": (12.65, 0.149), "MEANSES": (5.86, 0.361), "tau00": (2.64, math.nan),
          "sigma2": (39.16, math.nan)},
     ),
     "random_coefficient": (
         "MathAch ~ cses + (cses | School)",
-        "random-coefficient regression model, SES centred at the school mean",
+        "section 'A Random-Coefficient Regression Model' (SES centred at the school mean)",
         {"Intercept": (12.64, 0.24), "cses": (2.19, 0.13), "tau00": (8.68, math.nan),
          "tau11": (0.694, math.nan), "sigma2": (36.70, math.nan)},
     ),
     "intercepts_slopes_as_outcomes": (
         "MathAch ~ MEANSES * cses + Sector * cses + (cses | School)",
-        "intercepts- and slopes-as-outcomes model (Table 4.5)",
-        {"Intercept": (12.11, 0.20), "MEANSES": (5.34, 0.37), "Sector[T.Catholic]": (1.22, 0.31),
+        "section 'An Intercepts- and Slopes-as-Outcomes Model'",
+        # NaN: not recorded as the book's (see the module docstring); side_by_side shows our fit alone.
+        {"Intercept": (math.nan, math.nan), "MEANSES": (math.nan, math.nan),
+         "Sector[T.Catholic]": (math.nan, math.nan),
          "cses": (2.94, 0.16), "MEANSES:cses": (1.04, 0.30), "Sector[T.Catholic]:cses": (-1.64, 0.24),
-         "tau00": (2.38, math.nan), "sigma2": (36.70, math.nan)},
+         "tau00": (2.38, math.nan), "sigma2": (math.nan, math.nan)},
     ),
 }
 
@@ -89,7 +106,7 @@ def published_values(model: str) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per quantity; columns ``model``, ``quantity`` (patsy term name for a fixed effect;
+        One row per quantity recorded as the book's (see the module docstring); columns ``model``, ``quantity`` (patsy term name for a fixed effect;
         ``tau00``, ``tau11``, ``tau01``, ``sigma2`` or ``icc`` otherwise), ``estimate``, ``se``
         (NaN where the book gives none), ``source``.
 
@@ -112,7 +129,7 @@ def published_values(model: str) -> pd.DataFrame:
     check_choice(model, list(_MODELS), "published_values", "model")
     _, where, values = _MODELS[model]
     rows = [{"model": model, "quantity": q, "estimate": est, "se": se, "source": f"{_BOOK}, {where}"}
-            for q, (est, se) in values.items()]
+            for q, (est, se) in values.items() if not math.isnan(est)]
     return pd.DataFrame(rows)
 
 
@@ -130,7 +147,8 @@ def side_by_side(result, model: str) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Indexed by ``quantity``; columns ``ours``, ``published``, ``difference`` (ours − published),
-        ``ours_se``, ``published_se`` (NaN for variance components and the ICC).
+        ``ours_se``, ``published_se`` (NaN for variance components and the ICC). ``published`` is NaN
+        for a quantity of the book's model whose published value is not recorded (our fit alone).
 
     Raises
     ------
@@ -162,7 +180,9 @@ def side_by_side(result, model: str) -> pd.DataFrame:
 
     Taught in lesson 09.
     """
-    book = published_values(model).set_index("quantity")
+    check_choice(model, list(_MODELS), "side_by_side", "model")
+    book = pd.DataFrame([{"quantity": q, "estimate": est, "se": se} for q, (est, se) in _MODELS[model][2].items()]
+                        ).set_index("quantity")
     fixed, varcomp = _tables(result)
     ours = _variance_quantities(varcomp)
     rows = []
