@@ -14,6 +14,7 @@ from mlmlab.estimation import Control
 from mlmlab.exceptions import ConvergenceWarning, FitError, MlmlabInputError
 from mlmlab.fitting import fit
 from mlmlab.icc import design_effect, effective_n, icc
+from mlmlab.intervals import confint
 from mlmlab.r2 import r2_nakagawa
 from mlmlab.satterthwaite import satterthwaite
 from mlmlab.report import format_report, report_table
@@ -37,6 +38,7 @@ __all__ = [
     "FitError",
     "MlmlabInputError",
     "icc",
+    "confint",
     "design_effect",
     "effective_n",
     "compare",

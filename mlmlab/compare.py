@@ -22,16 +22,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from dataclasses import replace
-
-from tqdm.auto import tqdm
-
-from mlmlab import engine
 from mlmlab._checks import MlmlabInputError, argument_error, check_positive_int, check_random_state
-from mlmlab._linalg import psd_cholesky
 from mlmlab.boundary import mixture_pvalue
-from mlmlab.estimation import estimate
-from mlmlab.exceptions import FitError
+from mlmlab.resample import refit_outcomes, simulate_outcomes
 from mlmlab.result import MixedResult
 
 __all__ = ["compare", "bootstrap_lrt", "mixture_pvalue"]
@@ -204,7 +197,7 @@ def bootstrap_lrt(reduced, full, *, n=500, rng=None, progress=False) -> pd.DataF
     _check_nested(reduced, full)
     notes = ["REML likelihoods (same fixed effects)" if reduced.reml else "maximum likelihood (ML) fits"]
     lr = 2.0 * max(0.0, full.llf - reduced.llf)
-    Y = _simulate_outcomes(reduced, n, rng)
+    Y = simulate_outcomes(reduced, n, rng)
     null, failed = _null_lrs(reduced, full, Y, progress)
     q = _boundary_q(reduced, full)
     out = pd.DataFrame({
@@ -253,47 +246,10 @@ def _check_nested(reduced, full) -> None:
                              "by AIC/BIC (compare() prints them).")
 
 
-def _simulate_outcomes(result, n: int, rng) -> np.ndarray:
-    """``n`` outcome vectors drawn from a fitted model: Xγ̂ + Σ_k Z_k u_k + e on the fit's own rows and groups."""
-    design = result.design
-    mean = design.X.to_numpy(dtype=float) @ result.fixed["estimate"].to_numpy(dtype=float)
-    Y = mean[None, :] + rng.normal(0.0, np.sqrt(result.sigma2), size=(n, design.nobs))
-    for b in design.blocks:
-        G = result.G[b.factor].loc[list(b.names), list(b.names)].to_numpy(dtype=float)
-        L = psd_cholesky(G)
-        u = rng.standard_normal((n, len(b.levels), len(b.names))) @ L.T  # (n, levels, t)
-        Y += np.einsum("it,rit->ri", b.Z, u[:, b.codes, :])
-    return Y
-
-
-def _engine_ready(result) -> bool:
-    blocks = result.design.blocks
-    return len(blocks) == 1 and blocks[0].term.correlated
-
-
 def _null_lrs(reduced, full, Y, progress):
-    """Simulated LRs (refits that failed left out) and the number of failures."""
-    reml = reduced.reml
-    if _engine_ready(reduced) and _engine_ready(full):
-        llf = []
-        for r in (reduced, full):
-            b = r.design.blocks[0]
-            fits = engine.fit_many(Y, r.design.X.to_numpy(dtype=float), b.Z, b.codes, reml=reml)
-            llf.append(np.where(fits.converged, fits.llf, np.nan))
-        lr = 2.0 * (llf[1] - llf[0])
-    else:
-        lr = np.full(len(Y), np.nan)
-        for i in tqdm(range(len(Y)), disable=not progress, desc="bootstrap refits"):
-            pair = []
-            for r in (reduced, full):
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        est = estimate(replace(r.design, y=Y[i]), reml=reml, control=r.control)
-                    pair.append(float(est.statsmodels.llf) if est.converged else np.nan)
-                except (FitError, ValueError, np.linalg.LinAlgError):
-                    pair.append(np.nan)
-            lr[i] = 2.0 * (pair[1] - pair[0])
+    """Simulated LRs (data sets whose refits failed left out) and the number of failures."""
+    pair = [refit_outcomes(r, Y, progress=progress) for r in (reduced, full)]
+    lr = 2.0 * (pair[1].llf - pair[0].llf)
     ok = np.isfinite(lr)
     return np.maximum(lr[ok], 0.0), int((~ok).sum())
 

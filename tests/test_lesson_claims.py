@@ -332,6 +332,19 @@ def test_lesson09_meanses_centring_moves_three_fixed_effects_and_tau01(hsb):
     assert shifted == pytest.approx(tau01 + gap.mean() * tau11, abs=5e-4)  # origin shift: tau01 + c tau11
 
 
+def test_lesson09_model3_slope_blups_are_shrunk_to_half_the_model_sd(hsb):
+    """09: Model 3's predicted slopes run from 0.78 to 3.41; the slope BLUPs' SD (0.43) is about half of
+    sqrt(tau11) = 0.83, and only 1 of 160 slope intervals excludes 0."""
+    m3 = mlmlab.fit("MathAch ~ cses + (cses | School)", hsb)
+    slopes = m3.ranef.query("term == 'cses'")
+    gamma10 = m3.fixed.loc["cses", "estimate"]
+    tau11 = m3.varcomp.query("var1 == 'cses' and var2.isna()")["vcov"].item()
+    assert round(gamma10 + slopes["estimate"].min(), 2) == 0.78 and round(gamma10 + slopes["estimate"].max(), 2) == 3.41
+    assert round(slopes["estimate"].std(), 2) == 0.43 and round(np.sqrt(tau11), 2) == 0.83
+    outside = (slopes["estimate"] - 1.96 * slopes["se"] > 0) | (slopes["estimate"] + 1.96 * slopes["se"] < 0)
+    assert outside.sum() == 1 and len(slopes) == 160
+
+
 def test_lesson09_dropping_the_random_slope_shrinks_the_cross_level_interaction_ses(hsb):
     """09: without (cses | School) the SEs of cses and its cross-level interactions are about 3 % smaller (lme4)."""
     rs = REF["models"]["hsb_full_reml"]["fixed"]

@@ -1,0 +1,84 @@
+"""Confidence intervals against lme4's confint (Wald, and bootMer percentiles; tools/bootmer_reference.R)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlmlab import datasets, fit
+from mlmlab.intervals import confint
+
+REF = json.loads((Path(__file__).parent / "reference" / "bootmer.json").read_text())["models"]
+DATA = {"sleepstudy_rs_reml": "sleepstudy", "dyestuff_reml": "dyestuff"}
+
+
+@pytest.fixture(scope="module")
+def fits():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {k: fit(REF[k]["formula"], datasets.load(DATA[k])) for k in REF}
+
+
+def _lme4_name(name: str) -> str:
+    return "(Intercept)" if name == "Intercept" else name
+
+
+@pytest.mark.parametrize("key", sorted(REF))
+def test_rows_are_lme4s_parameters_in_lme4s_order(key, fits):
+    assert [_lme4_name(n) for n in confint(fits[key]).index] == REF[key]["parameter"]
+
+
+@pytest.mark.parametrize("key", sorted(REF))
+def test_wald_intervals_are_lme4s(key, fits):
+    ours, ref = confint(fits[key]), REF[key]
+    for i, name in enumerate(ref["parameter"]):
+        if ref["wald_low"][i] is None:  # lme4 gives none for variance parameters
+            assert np.isnan(ours["ci_low"].iloc[i]) and np.isnan(ours["ci_high"].iloc[i])
+        else:
+            assert ours["ci_low"].iloc[i] == pytest.approx(ref["wald_low"][i], rel=1e-5)
+            assert ours["ci_high"].iloc[i] == pytest.approx(ref["wald_high"][i], rel=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", sorted(REF))
+def test_bootstrap_percentiles_agree_with_bootmer_within_monte_carlo_error(key, fits):
+    """Both sides use 1,000 simulated data sets: a 2.5 % percentile then has a Monte Carlo SE of about 3 % of
+    the interval's width for the difference of two runs; 15 % is five such SEs."""
+    ours, ref = confint(fits[key], method="boot", n=1000, rng=1), REF[key]
+    assert ours.attrs["n_boot"] >= 990
+    for i, name in enumerate(ref["parameter"]):
+        width = ref["boot_high"][i] - ref["boot_low"][i]
+        assert abs(ours["ci_low"].iloc[i] - ref["boot_low"][i]) < 0.15 * width, name
+        assert abs(ours["ci_high"].iloc[i] - ref["boot_high"][i]) < 0.15 * width, name
+        assert ours["ci_low"].iloc[i] <= ours["estimate"].iloc[i] <= ours["ci_high"].iloc[i] or name.startswith("cor")
+
+
+def test_a_standard_deviation_interval_can_reach_zero(fits):
+    """Dyestuff: many bootstrap refits put the batch variance at 0, as bootMer's do (its lower limit is 0)."""
+    boot = confint(fits["dyestuff_reml"], method="boot", n=200, rng=3)
+    assert REF["dyestuff_reml"]["boot_low"][0] == 0
+    assert boot.loc["sd_(Intercept)|Batch", "ci_low"] == 0
+
+
+def test_level_and_seed(fits):
+    m = fits["sleepstudy_rs_reml"]
+    narrow, wide = confint(m, level=0.5), confint(m, level=0.99)
+    assert (narrow["ci_high"] - narrow["ci_low"]).iloc[-1] < (wide["ci_high"] - wide["ci_low"]).iloc[-1]
+    a, b = confint(m, method="boot", n=100, rng=5), confint(m, method="boot", n=100, rng=np.random.default_rng(5))
+    np.testing.assert_array_equal(a["ci_low"].to_numpy(), b["ci_low"].to_numpy())
+
+
+def test_bad_input_is_named(fits):
+    m = fits["dyestuff_reml"]
+    with pytest.raises(ValueError, match="The 'method' argument of confint must be one of"):
+        confint(m, method="profile-ish")
+    with pytest.raises(ValueError, match="The 'level' argument of confint must be a confidence level"):
+        confint(m, level=95)
+    with pytest.raises(ValueError, match="The 'n' argument of confint must be"):
+        confint(m, method="boot", n=10)
+    with pytest.raises(TypeError, match="The 'result' argument of confint must be a fitted model"):
+        confint("m")
