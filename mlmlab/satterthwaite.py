@@ -21,103 +21,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
-from scipy.sparse import linalg as sparse_linalg
+from scipy import stats
 
 from mlmlab._checks import argument_error, check_result
-from mlmlab._linalg import psd_cholesky
+from mlmlab.deviance import Deviance
 
 __all__ = ["satterthwaite", "varpar_covariance"]
 
 #: Eigenvalues of the deviance's Hessian below this count as zero (lmerTest's tolerance).
 EIGEN_TOL = 1e-8
-
-
-class _Deviance:
-    """The deviance and cov(γ̂) of a fitted design as functions of φ = (θ, σ), lme4's parameters."""
-
-    def __init__(self, result):
-        design = result.design
-        self.design, self.reml = design, bool(result.reml)
-        self.X, self.y = design.X.to_numpy(dtype=float), design.y
-        self.n, self.p = self.X.shape
-        self.blocks = design.blocks
-        s2 = float(result.sigma2)
-        theta = []
-        self.tri = []
-        for b in design.blocks:
-            G = result.G[b.factor].loc[list(b.names), list(b.names)].to_numpy(dtype=float)
-            L = psd_cholesky(G / s2)
-            rows, cols = np.tril_indices(len(b.names))
-            order = np.lexsort((rows, cols))  # lme4's order: the lower triangle column by column
-            rows, cols = rows[order], cols[order]
-            self.tri.append((rows, cols))
-            theta.extend(L[rows, cols])
-        self.phi_hat = np.array(theta + [np.sqrt(s2)])
-        self.XtX, self.Xty, self.yty = self.X.T @ self.X, self.X.T @ self.y, float(self.y @ self.y)
-        self._setup_cross_products()
-
-    def _setup_cross_products(self):
-        """Z (one column per random effect, before Λ), and ZᵀZ, ZᵀX, Zᵀy: computed once."""
-        pieces, width, lam_pattern = [], 0, []
-        n = self.n
-        for b in self.blocks:
-            t = len(b.names)
-            i = np.repeat(np.arange(n), t)
-            j = (width + b.codes[:, None] * t + np.arange(t)).ravel()
-            pieces.append((i, j, b.Z.ravel()))
-            lam_pattern.append((width, len(b.levels), t))
-            width += len(b.levels) * t
-        i, j, v = (np.concatenate(a) for a in zip(*pieces))
-        Z = sparse.csc_array((v, (i, j)), shape=(n, width))
-        self.q, self.lam_pattern = width, lam_pattern
-        self.ZtZ = (Z.T @ Z).tocsc()
-        self.ZtX = np.asarray(Z.T @ self.X)
-        self.Zty = np.asarray(Z.T @ self.y).ravel()
-
-    def _Lambda(self, theta: np.ndarray):
-        """Λ(θ): block diagonal, I_J ⊗ Λ_k for each block (sparse, q × q)."""
-        rows, cols, vals, start = [], [], [], 0
-        for (offset, J, t), (r, c) in zip(self.lam_pattern, self.tri):
-            lam = np.zeros((t, t))
-            lam[r, c] = theta[start:start + len(r)]
-            start += len(r)
-            base = offset + np.arange(J)[:, None] * t
-            rows.append((base + r[None, :]).ravel())
-            cols.append((base + c[None, :]).ravel())
-            vals.append(np.tile(lam[r, c], J))
-        return sparse.csc_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                                shape=(self.q, self.q))
-
-    def pieces(self, theta: np.ndarray):
-        """(log|I + ΛᵀZᵀZΛ|, A = σ²XᵀV⁻¹X, penalised residual sum of squares), from the stored cross-products."""
-        Lam = self._Lambda(theta)
-        WtX = np.asarray(Lam.T @ self.ZtX)
-        Wty = np.asarray(Lam.T @ self.Zty).ravel()
-        P = (Lam.T @ self.ZtZ @ Lam).tocsc() + sparse.identity(self.q, format="csc")
-        # P is sparse (block diagonal for nested groups): a sparse LU is far cheaper than a dense Cholesky.
-        lu = sparse_linalg.splu(P)
-        logdet = float(np.sum(np.log(np.abs(lu.U.diagonal()))))
-        PX, Py = lu.solve(WtX), lu.solve(Wty)
-        A = self.XtX - WtX.T @ PX
-        b = self.Xty - WtX.T @ Py
-        c = self.yty - Wty @ Py
-        beta = np.linalg.solve(A, b)
-        return logdet, A, float(c - b @ beta)
-
-    def deviance(self, phi: np.ndarray) -> float:
-        """−2 log-likelihood (REML criterion for REML fits) at φ = (θ, σ), as lmerTest's ``devfun_vp``."""
-        theta, sigma2 = phi[:-1], phi[-1] ** 2
-        logdet, A, prss = self.pieces(theta)
-        dev = logdet + prss / sigma2 + self.n * np.log(2 * np.pi * sigma2)
-        if self.reml:
-            dev += np.linalg.slogdet(A)[1] - self.p * np.log(2 * np.pi * sigma2)
-        return float(dev)
-
-    def cov_beta(self, phi: np.ndarray) -> np.ndarray:
-        """cov(γ̂) = σ² A⁻¹ at φ = (θ, σ), as lmerTest's ``get_covbeta``."""
-        _, A, _ = self.pieces(phi[:-1])
-        return phi[-1] ** 2 * np.linalg.inv(A)
 
 
 def _steps(x: np.ndarray, d: float, eps: float = 1e-4, zero_tol: float = np.sqrt(np.finfo(float).eps / 7e-7)):
@@ -191,7 +103,7 @@ def varpar_covariance(result) -> pd.DataFrame:
     theta1   0.142  -1.118
     sigma   -1.118  51.068
     """
-    dev = _Deviance(check_result(result, "varpar_covariance"))
+    dev = Deviance.of(check_result(result, "varpar_covariance"))
     return pd.DataFrame(_varpar_cov(dev), index=_varpar_names(dev), columns=_varpar_names(dev))
 
 
@@ -244,7 +156,7 @@ def satterthwaite(result, contrasts=None) -> pd.DataFrame:
     check_result(result, "satterthwaite")
     names = list(result.fixed.index)
     L = _contrast_matrix(contrasts, names)
-    dev = _Deviance(result)
+    dev = Deviance.of(result)
     cov_phi = _varpar_cov(dev)
     grads = _jacobian(dev.cov_beta, dev.phi_hat)
     C = _fixed_cov(result, dev)
