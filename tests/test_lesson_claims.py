@@ -442,6 +442,32 @@ def test_lesson10_write_up_slope_test_matches_lme4():
     assert round(lr, 2) == 1.13 and round(p_boundary, 2) == 0.43
 
 
+# ----------------------------------------------------------------------------- lesson 05: the profiled deviances
+
+def test_lesson05_profiled_deviances_have_lme4_minima_and_ml_interval():
+    """05: the hand-profiled ML and REML deviances of Dyestuff have their minima at lme4's deviance (327.33) and REML
+    criterion (319.65), at the batch SDs of the fits (37.3, 42.0 g), and the ML profile's 95 % interval is lme4's
+    profile interval (12.2 to 84.1 g); the REML one is wider (15.7 to 101.1 g)."""
+    import json
+    import re
+
+    cells = json.loads((ROOT / "notebooks" / "05_estimation.ipynb").read_text())["cells"]
+    cell = next(c for c in cells if c.get("id") == "profile-plot")
+    text = "".join("".join(o.get("text", "")) for o in cell["outputs"] if o["output_type"] == "stream")
+    pattern = (r"(ML|REML)\s*: minimum ([\d.]+) at batch SD ([\d.]+) g; 95 % profile interval ([\d.]+) to ([\d.]+) g; "
+               r"at SD 0 the deviance is ([\d.]+) above")
+    rows = {m[0]: [float(x) for x in m[1:]] for m in re.findall(pattern, text)}
+    assert set(rows) == {"ML", "REML"}
+    models, ci = REF["models"], REF["extra"]["dyestuff_profile_ci"]["ml"]["sd_(Intercept)|Batch"]
+    assert rows["ML"][0] == round(models["dyestuff_ml"]["deviance"], 2)
+    assert rows["REML"][0] == round(models["dyestuff_reml"]["deviance"], 2)
+    sd = {m: next(r["sdcor"] for r in models[f"dyestuff_{m.lower()}"]["varcomp"] if r["grp"] == "Batch") for m in rows}
+    assert rows["ML"][1] == round(sd["ML"], 1) and rows["REML"][1] == round(sd["REML"], 1)
+    assert rows["ML"][2:4] == [round(ci["ci_low"], 1), round(ci["ci_high"], 1)]
+    assert rows["REML"][2] > rows["ML"][2] and rows["REML"][3] > rows["ML"][3]
+    assert rows["REML"][4] > rows["ML"][4] > 3.84  # both profiles put SD 0 outside the 95 % interval
+
+
 # ----------------------------------------------------------------------------- lesson 05: the dip at 5 groups
 
 def _expected_truncated_anova(shrink, n_groups, group_size, tau2, sigma2):
