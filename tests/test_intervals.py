@@ -1,4 +1,4 @@
-"""Confidence intervals against lme4's confint (Wald, and bootMer percentiles; tools/bootmer_reference.R)."""
+"""Confidence intervals against lme4's confint (Wald, and bootMer percentiles; tools/lme4_confint_reference.R)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from mlmlab import datasets, fit
 from mlmlab.intervals import confint
 
-REF = json.loads((Path(__file__).parent / "reference" / "bootmer.json").read_text())["models"]
+REF = json.loads((Path(__file__).parent / "reference" / "lme4_confint.json").read_text())["models"]
 DATA = {"sleepstudy_rs_reml": "sleepstudy", "dyestuff_reml": "dyestuff"}
 
 
