@@ -17,7 +17,6 @@ from tqdm.auto import tqdm
 from mlmlab import engine
 from mlmlab._linalg import psd_cholesky
 from mlmlab.estimation import estimate
-from mlmlab.exceptions import FitError
 
 __all__ = ["simulate_outcomes", "refit_outcomes", "Refits"]
 
@@ -87,8 +86,8 @@ def refit_outcomes(result, Y: np.ndarray, *, progress: bool = False) -> Refits:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 est = estimate(replace(design, y=Y[i]), reml=result.reml, control=result.control)
-        except (FitError, ValueError, np.linalg.LinAlgError):
-            continue
+        except (RuntimeError, ValueError, np.linalg.LinAlgError):  # FitError is a RuntimeError; so is a singular
+            continue                                                  # sparse factor in statsmodels
         if not est.converged:
             continue
         res = est.statsmodels

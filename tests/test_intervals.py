@@ -13,7 +13,7 @@ from mlmlab import datasets, fit
 from mlmlab.intervals import confint
 
 REF = json.loads((Path(__file__).parent / "reference" / "lme4_confint.json").read_text())["models"]
-DATA = {"sleepstudy_rs_reml": "sleepstudy", "dyestuff_reml": "dyestuff"}
+DATA = {"sleepstudy_rs_reml": "sleepstudy", "dyestuff_reml": "dyestuff", "penicillin_reml": "penicillin"}
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +43,19 @@ def test_wald_intervals_are_lme4s(key, fits):
             assert ours["ci_high"].iloc[i] == pytest.approx(ref["wald_high"][i], rel=1e-5)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("key", sorted(REF))
+def test_profile_intervals_are_lme4s(key, fits):
+    """lme4 profiles the ML refit and interpolates its profile with splines; we find each limit by root finding.
+    They agree to 1e-3 of the interval's width (an SD's limit of exactly 0 included)."""
+    ours, ref = confint(fits[key], method="profile"), REF[key]
+    for i, name in enumerate(ref["parameter"]):
+        width = ref["profile_high"][i] - ref["profile_low"][i]
+        assert ours["ci_low"].iloc[i] == pytest.approx(ref["profile_low"][i], abs=1e-3 * width), name
+        assert ours["ci_high"].iloc[i] == pytest.approx(ref["profile_high"][i], abs=1e-3 * width), name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", ["dyestuff_reml", "sleepstudy_rs_reml"])  # engine refits: 1,000 in seconds
 def test_bootstrap_percentiles_agree_with_bootmer_within_monte_carlo_error(key, fits):
     """Both sides use 1,000 simulated data sets: a 2.5 % percentile then has a Monte Carlo SE of about 3 % of
     the interval's width for the difference of two runs; 15 % is five such SEs."""
