@@ -300,7 +300,11 @@ def _this_notebook(name, assignment):
     return max(found, key=os.path.getmtime) if found else name
 
 
-grader = otter.Notebook(_this_notebook("{file}", "{name}"))'''
+grader = otter.Notebook(_this_notebook("{file}", "{name}"))
+
+# otter ends a passed check with a random emoji, an empty box where no emoji font is installed: a check mark.
+import otter.test_files.abstract_test as _otter_display
+_otter_display.random = type("CheckMark", (), {"choice": staticmethod(lambda marks: "✓")})()'''
 
 
 def robust_init_cell(source: str) -> str:

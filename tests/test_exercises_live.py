@@ -40,3 +40,6 @@ def test_grader_check_passes_on_the_solution_in_a_live_kernel(stem, builds, tmp_
     for cell in checks:
         shown = "".join(o.get("data", {}).get("text/plain", "") for o in cell.outputs)
         assert "All test cases passed!" in shown, f"{_source(cell)} -> {shown}"
+        html = "".join(o.get("data", {}).get("text/html", "") for o in cell.outputs)
+        # no emoji (an empty box without an emoji font): otter's random one is replaced by a check mark
+        assert "passed! ✓" in html and not any(ord(ch) >= 0x1F000 or ch == "✨" for ch in html), html
