@@ -56,8 +56,7 @@ class Deviance:
     def of(cls, result, *, reml=None) -> "Deviance":
         """The deviance of a fitted model's design, with ``phi_hat`` set to the fit's (θ, σ)."""
         dev = cls(result.design, reml=result.reml if reml is None else reml)
-        covs = [result.G[b.factor].loc[list(b.names), list(b.names)].to_numpy(dtype=float) for b in dev.blocks]
-        dev.phi_hat = dev.phi_from_covariances(covs, float(result.sigma2))
+        dev.phi_hat = dev.phi_from_covariances(result.covariances, float(result.sigma2))
         return dev
 
     # ------------------------------------------------------------------ parameterisations

@@ -349,23 +349,22 @@ def _guarded_fit(model: MixedLM, *, reml: bool, start_params=None, control: Cont
                     "trusts a single optimizer run."
                 )
             else:
-                msg = (f"Optimizers disagreed: {chosen.name} reached log-likelihood {chosen.llf:.2f} but {run.name} "
-                       f"stopped at {again.llf:.2f} and reported convergence. mlmlab kept the best fit "
-                       f"({chosen.name}); a single optimizer run can stop at a wrong answer without warning.")
-                warnings.warn(msg, ConvergenceWarning, stacklevel=4)
-                messages.append(msg)
+                messages.append(_disagreement(chosen, run.name, again.llf))
     elif converged:
-        for run in good:
-            if run.llf < chosen.llf - tol:
-                msg = (f"Optimizers disagreed: {chosen.name} reached log-likelihood {chosen.llf:.2f} but {run.name} "
-                       f"stopped at {run.llf:.2f} and reported convergence. mlmlab kept the best fit "
-                       f"({chosen.name}); a single optimizer run can stop at a wrong answer without warning.")
-                warnings.warn(msg, ConvergenceWarning, stacklevel=4)
-                messages.append(msg)
+        messages += [_disagreement(chosen, run.name, run.llf) for run in good if run.llf < chosen.llf - tol]
     messages.extend(_translate(chosen.warnings))
     info = {"optimizer": chosen.name, "converged": converged, "messages": messages,
             "runs": [(r.name, r.llf, r.converged, r.error) for r in runs]}
     return chosen.result, info
+
+
+def _disagreement(chosen: _Run, name: str, llf: float) -> str:
+    """Warn (ConvergenceWarning) that a converged run stopped short of the kept one; return the message."""
+    msg = (f"Optimizers disagreed: {chosen.name} reached log-likelihood {chosen.llf:.2f} but {name} "
+           f"stopped at {llf:.2f} and reported convergence. mlmlab kept the best fit "
+           f"({chosen.name}); a single optimizer run can stop at a wrong answer without warning.")
+    warnings.warn(msg, ConvergenceWarning, stacklevel=5)
+    return msg
 
 
 def _rms(mat) -> np.ndarray:

@@ -42,10 +42,6 @@ def _variance_rows(design, covariances, sigma2) -> list:
     return rows
 
 
-def _block_covariances(result) -> list:
-    return [result.G[b.factor].loc[list(b.names), list(b.names)].to_numpy(dtype=float) for b in result.design.blocks]
-
-
 def confint(result, *, method="wald", level=0.95, n=1000, rng=None, progress=False) -> pd.DataFrame:
     """Confidence intervals for a fitted model's parameters, as lme4's ``confint``.
 
@@ -102,7 +98,7 @@ def confint(result, *, method="wald", level=0.95, n=1000, rng=None, progress=Fal
     if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
         raise argument_error("confint", "level", "a confidence level between 0 and 1, such as 0.95", level)
     design = result.design
-    names_est = _variance_rows(design, _block_covariances(result), result.sigma2)
+    names_est = _variance_rows(design, result.covariances, result.sigma2)
     fixed = result.fixed
     names = [name for name, _ in names_est] + list(fixed.index)
     estimate = np.array([v for _, v in names_est] + list(fixed["estimate"].to_numpy(dtype=float)))

@@ -40,8 +40,7 @@ def simulate_outcomes(result, n: int, rng) -> np.ndarray:
     design = result.design
     mean = design.X.to_numpy(dtype=float) @ result.fixed["estimate"].to_numpy(dtype=float)
     Y = mean[None, :] + rng.normal(0.0, np.sqrt(result.sigma2), size=(n, design.nobs))
-    for b in design.blocks:
-        G = result.G[b.factor].loc[list(b.names), list(b.names)].to_numpy(dtype=float)
+    for b, G in zip(design.blocks, result.covariances):
         u = rng.standard_normal((n, len(b.levels), len(b.names))) @ psd_cholesky(G).T  # (n, levels, t)
         Y += np.einsum("it,rit->ri", b.Z, u[:, b.codes, :])
     return Y

@@ -47,6 +47,8 @@ class MixedResult:
         correlation), and a final ``Residual`` row (σ²).
     G : dict
         Grouping factor → covariance matrix of its random effects (DataFrame).
+    covariances : list of ndarray
+        The covariance matrix of each random-effects block, in the order of ``design.blocks``.
     sigma2 : float
         Residual (level-1) variance σ².
     llf, deviance, aic, bic : float
@@ -222,6 +224,11 @@ class MixedResult:
         for c in ("var1", "var2"):
             out[c] = out[c].astype(object).where(out[c].notna(), None)
         return out
+
+    @property
+    def covariances(self) -> list:
+        """Covariance matrix of each random-effects block, in the order of ``design.blocks`` (copies)."""
+        return [c.copy() for c in self._cov]
 
     @property
     def G(self) -> dict:

@@ -159,7 +159,7 @@ def satterthwaite(result, contrasts=None) -> pd.DataFrame:
     dev = Deviance.of(result)
     cov_phi = _varpar_cov(dev)
     grads = _jacobian(dev.cov_beta, dev.phi_hat)
-    C = _fixed_cov(result, dev)
+    C = dev.cov_beta(dev.phi_hat)  # cov(gamma-hat) at the fit
     beta = result.fixed["estimate"].to_numpy(dtype=float)
     rows = []
     for label, c in L.iterrows():
@@ -173,11 +173,6 @@ def satterthwaite(result, contrasts=None) -> pd.DataFrame:
         rows.append((label, est, np.sqrt(var), df, t, 2 * stats.t.sf(abs(t), df)))
     out = pd.DataFrame(rows, columns=["term", "estimate", "se", "df", "t", "p"]).set_index("term")
     return out
-
-
-def _fixed_cov(result, dev) -> np.ndarray:
-    """cov(γ̂) at the fit (the covariance the result's standard errors come from)."""
-    return dev.cov_beta(dev.phi_hat)
 
 
 def _contrast_matrix(contrasts, names) -> pd.DataFrame:
