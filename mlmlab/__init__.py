@@ -15,6 +15,7 @@ from mlmlab.exceptions import ConvergenceWarning, FitError, MlmlabInputError
 from mlmlab.fitting import fit
 from mlmlab.icc import design_effect, effective_n, icc
 from mlmlab.intervals import confint
+from mlmlab.kenward_roger import kenward_roger
 from mlmlab.r2 import r2_nakagawa
 from mlmlab.satterthwaite import satterthwaite
 from mlmlab.report import format_report, report_table
@@ -45,6 +46,7 @@ __all__ = [
     "bootstrap_lrt",
     "r2_nakagawa",
     "satterthwaite",
+    "kenward_roger",
     "report_table",
     "format_report",
     "simulate_two_level",

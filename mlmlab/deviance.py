@@ -36,6 +36,12 @@ class Deviance:
     X, y : ndarray, optional
         Replace the design's fixed-effects matrix or outcome (a fixed effect held at a value is profiled by
         moving it to the outcome and dropping its column).
+
+    Attributes
+    ----------
+    Z : scipy.sparse.csc_array
+        n × q: one column per random effect (block by block, level by level, the block's terms within a level),
+        the order of :meth:`Lambda`'s rows; :mod:`mlmlab.kenward_roger` builds V = σ²(I + ZΛΛᵀZᵀ) from it.
     """
 
     def __init__(self, design, *, reml: bool, X=None, y=None):
@@ -112,12 +118,12 @@ class Deviance:
             width += len(b.levels) * t
         i, j, v = (np.concatenate(a) for a in zip(*pieces))
         Z = sparse.csc_array((v, (i, j)), shape=(self.n, width))
-        self.q, self.lam_pattern = width, lam_pattern
+        self.Z, self.q, self.lam_pattern = Z, width, lam_pattern
         self.ZtZ = (Z.T @ Z).tocsc()
         self.ZtX = np.asarray(Z.T @ self.X)
         self.Zty = np.asarray(Z.T @ self.y).ravel()
 
-    def _Lambda(self, theta: np.ndarray):
+    def Lambda(self, theta: np.ndarray):
         """Λ(θ): block diagonal, I_J ⊗ Λ_k for each block (sparse, q × q)."""
         rows, cols, vals, start = [], [], [], 0
         for (offset, J, t), (r, c) in zip(self.lam_pattern, self.tri):
@@ -133,7 +139,7 @@ class Deviance:
 
     def pieces(self, theta: np.ndarray):
         """(log|I + ΛᵀZᵀZΛ|, A = σ²XᵀV⁻¹X, penalised residual sum of squares), from the stored cross-products."""
-        Lam = self._Lambda(theta)
+        Lam = self.Lambda(theta)
         WtX = np.asarray(Lam.T @ self.ZtX)
         Wty = np.asarray(Lam.T @ self.Zty).ravel()
         P = (Lam.T @ self.ZtZ @ Lam).tocsc() + sparse.identity(self.q, format="csc")

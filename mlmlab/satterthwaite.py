@@ -155,7 +155,7 @@ def satterthwaite(result, contrasts=None) -> pd.DataFrame:
     """
     check_result(result, "satterthwaite")
     names = list(result.fixed.index)
-    L = _contrast_matrix(contrasts, names)
+    L = contrast_matrix(contrasts, names)
     dev = Deviance.of(result)
     cov_phi = _varpar_cov(dev)
     grads = _jacobian(dev.cov_beta, dev.phi_hat)
@@ -175,17 +175,18 @@ def satterthwaite(result, contrasts=None) -> pd.DataFrame:
     return out
 
 
-def _contrast_matrix(contrasts, names) -> pd.DataFrame:
+def contrast_matrix(contrasts, names, func: str = "satterthwaite") -> pd.DataFrame:
+    """Contrasts (None: each fixed effect; a DataFrame or dict of weights) as rows of weights over ``names``."""
     if contrasts is None:
         return pd.DataFrame(np.eye(len(names)), index=names, columns=names)
     if isinstance(contrasts, dict):
         contrasts = pd.DataFrame.from_dict(contrasts, orient="index")
     if not isinstance(contrasts, pd.DataFrame):
-        raise argument_error("satterthwaite", "contrasts", "a DataFrame or dict of weights over the fixed effects",
+        raise argument_error(func, "contrasts", "a DataFrame or dict of weights over the fixed effects",
                              contrasts, kind=TypeError)
     unknown = [c for c in contrasts.columns if c not in names]
     if unknown:
-        raise argument_error("satterthwaite", "contrasts", "weights over the model's fixed effects", contrasts,
+        raise argument_error(func, "contrasts", "weights over the model's fixed effects", contrasts,
                              detail=f"unknown term(s) {', '.join(map(repr, unknown))}; the fixed effects are "
                                     + ", ".join(map(repr, names)))
     return contrasts.reindex(columns=names).fillna(0.0).astype(float)

@@ -17,7 +17,7 @@ LAYERS = [
     {"mlmlab.result"},
     {"mlmlab.fitting"},
     {"mlmlab.compare", "mlmlab.icc", "mlmlab.r2", "mlmlab.influence", "mlmlab.report", "mlmlab.studies",
-     "mlmlab.bench", "mlmlab.satterthwaite", "mlmlab.resample", "mlmlab.intervals"},
+     "mlmlab.bench", "mlmlab.satterthwaite", "mlmlab.resample", "mlmlab.intervals", "mlmlab.kenward_roger"},
     {"mlmlab.plots"},
     {"mlmlab.widgets"},
     {"mlmlab"},
