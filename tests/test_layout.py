@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mlmlab"
 LAYERS = [
     {"mlmlab._checks", "mlmlab._linalg", "mlmlab.exceptions", "mlmlab.published", "mlmlab.datasets"},
     {"mlmlab.formula", "mlmlab.simulate", "mlmlab.boundary", "mlmlab.diagnostics", "mlmlab.shrinkage"},
-    {"mlmlab.design", "mlmlab.engine", "mlmlab.deviance"},
+    {"mlmlab.design", "mlmlab.engine", "mlmlab.deviance", "mlmlab.pls"},
     {"mlmlab.estimation"},
     {"mlmlab.result"},
     {"mlmlab.fitting"},
