@@ -235,7 +235,8 @@ def test_anova_published_values():
 
 
 def test_hsb_matches_raudenbush_bryk():
-    # Raudenbush & Bryk (2002), table 4.1 (null model) and 4.4 (random cses slope), at their rounding.
+    # Raudenbush & Bryk (2002), chapter 4, sections 'A One-Way ANOVA with Random Effects' and
+    # 'A Random-Coefficient Regression Model' (as in mlmlab.published), at their rounding.
     assert round(_fixed("hsb_null_reml", "(Intercept)")["estimate"], 3) == 12.637
     assert round(_vc("hsb_null_reml", "School", "(Intercept)")["vcov"], 2) == 8.61
     assert round(_vc("hsb_null_reml", "Residual")["vcov"], 2) == 39.15
