@@ -86,7 +86,8 @@ def test_derived_columns_are_the_lessons():
     hsb, sleep = datasets.load("hsb"), datasets.load("sleepstudy")
     want = {"SES_plus1": hsb["SES"] + 1, "MEANSES_100": hsb["MEANSES"] * 100,
             "Days_c": sleep["Days"] - 4.5, "Days_end": sleep["Days"] - 9,
-            "ses_m": hsb["SES"] - hsb["MEANSES"]}
+            "ses_m": hsb["SES"] - hsb["MEANSES"],
+            "Days2": sleep["Days"] * sleep["Days"], "after": (sleep["Days"] - 2) * (sleep["Days"] > 2)}
     seen = set()
     for ref in LESSON.values():
         for col, expr in ref["derive"].items():

@@ -119,6 +119,25 @@ def lesson11_coffee() -> pd.DataFrame:
     return coffee
 
 
+def _simulate_trial(n_people, rng):
+    """Weekly symptom scores (weeks 0-5) of n_people, every second one treated: the truth of this section."""
+    weeks = np.arange(6)
+    person = np.repeat(np.arange(n_people), len(weeks))
+    week = np.tile(weeks, n_people)
+    treated = person % 2
+    u = rng.normal(0, [4, 1], size=(n_people, 2))  # u0j (SD 4 points) and u1j (SD 1 point per week)
+    score = 30 - 1.5 * week * treated + u[person, 0] + u[person, 1] * week + rng.normal(0, 3, len(week))
+    return pd.DataFrame({"person": person, "treated": treated, "week": week, "score": score})
+
+
+def lesson11_trial() -> pd.DataFrame:
+    """notebooks/11_longitudinal.ipynb, "A predictor for whole persons": simulate_trial(100) on rng(13)'s second spawned stream."""
+    rng = np.random.default_rng(13)
+    rng.spawn(1)  # the first spawned stream feeds the residual-autocorrelation simulation
+    trial_rng = rng.spawn(1)[0]
+    return _simulate_trial(100, trial_rng)
+
+
 def assignment01_sim() -> pd.DataFrame:
     """solutions/01_why_multilevel.ipynb, question 1: simulate_two_level with rng(101)."""
     return mlmlab.simulate_two_level(30, 20, fixed={"Intercept": 50, "x": 0}, G=16.0, sigma=8.0,
@@ -160,6 +179,7 @@ DATASETS = {
     "lesson10_skewed_5": (lesson10_skewed_5, ["g"], ["notebooks/10_diagnostics_prediction_reporting.ipynb"]),
     "lesson10_skewed_100": (lesson10_skewed_100, ["g"], ["notebooks/10_diagnostics_prediction_reporting.ipynb"]),
     "lesson11_coffee": (lesson11_coffee, ["person"], ["notebooks/11_longitudinal.ipynb"]),
+    "lesson11_trial": (lesson11_trial, ["person"], ["notebooks/11_longitudinal.ipynb"]),
     "assignment01_sim": (assignment01_sim, ["group"], ["solutions/01_why_multilevel.ipynb"]),
     "assignment05_batches": (assignment05_batches, ["batch"], ["solutions/05_estimation.ipynb"]),
     "assignment11_diary": (assignment11_diary, ["person"], ["solutions/11_longitudinal.ipynb"]),
