@@ -8,6 +8,7 @@ from mlmlab import datasets
 from mlmlab import engine
 from mlmlab import simulate
 from mlmlab import studies
+from mlmlab.anova import anova
 from mlmlab.compare import bootstrap_lrt, compare
 from mlmlab.design import ModelDesign, build_design
 from mlmlab.estimation import Control
@@ -47,6 +48,7 @@ __all__ = [
     "r2_nakagawa",
     "satterthwaite",
     "kenward_roger",
+    "anova",
     "report_table",
     "format_report",
     "simulate_two_level",

@@ -17,6 +17,7 @@ are names of functions are quoted for patsy and reported as written.
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -208,6 +209,24 @@ class ModelDesign:
             return np.asarray(patsy.build_design_matrices([self.x_info], newdata)[0], dtype=float)
         except patsy.PatsyError as exc:
             raise NewDataError(str(exc).splitlines()[0]) from None
+
+    def full_term_columns(self, term: str) -> np.ndarray:
+        """R's ``model.matrix(~ 0 + term)`` for the fitted rows: every level of each categorical variable in the
+        fixed-effect term ``term`` (as named in ``x_info.term_names``; no level dropped as a reference) times
+        its numeric variables. lmerTest's Type III hypotheses (:func:`mlmlab.anova`) start from them."""
+        (found,) = [t for t in self.x_info.terms if t.name() == term]
+        infos = {f: self.x_info.factor_infos[f] for f in found.factors}
+        contrasts, width = {}, 1  # every categorical variable coded by all its levels, whatever C(x, ...) says
+        for f, fi in infos.items():
+            if fi.type == "categorical":
+                contrasts[f] = patsy.ContrastMatrix(np.eye(len(fi.categories)), [f"[{c}]" for c in fi.categories])
+                width *= len(fi.categories)
+            else:
+                width *= fi.num_columns
+        coding = patsy.design_info.SubtermInfo(found.factors, contrasts, width)
+        info = patsy.DesignInfo([f"{term}{k}" for k in range(width)], factor_infos=infos,
+                                term_codings=OrderedDict([(found, [coding])]))
+        return np.asarray(patsy.build_design_matrices([info], self.frame, NA_action="raise")[0], dtype=float)
 
     def codes_new(self, block: RandomBlock, newdata: pd.DataFrame) -> np.ndarray:
         """Level of every new row in ``block.levels``; -1 for a group the model has not seen.

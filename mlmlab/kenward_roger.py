@@ -227,7 +227,10 @@ def f_tests(result, hypotheses: dict) -> dict:
     """Kenward–Roger's F tests of Lγ = 0 for several hypotheses (label -> L, a row per restriction, a column per
     fixed effect), all from one adjusted covariance: per label ``num_df``, ``den_df``, ``F`` (scaled by λ) and
     ``p``, as pbkrtest's ``KRmodcomp``. Used by :func:`mlmlab.anova`."""
-    adj = _adjust(_check_reml(result, "anova"))
+    _check_reml(result, "anova")
+    if not hypotheses:
+        return {}
+    adj = _adjust(result)
     return {label: _f_test(adj, np.atleast_2d(np.asarray(L, dtype=float))) for label, L in hypotheses.items()}
 
 

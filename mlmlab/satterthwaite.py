@@ -175,6 +175,49 @@ def satterthwaite(result, contrasts=None) -> pd.DataFrame:
     return out
 
 
+def f_tests(result, hypotheses: dict) -> dict:
+    """F tests of Lγ = 0 with Satterthwaite's denominator df, as lmerTest's ``contestMD``: per label of
+    ``hypotheses`` (label -> L, a row per restriction, a column per fixed effect) ``num_df``, ``den_df``, ``F``
+    and ``p``. Used by :func:`mlmlab.anova`.
+
+    L C Lᵀ (C = cov(γ̂)) is rotated to its eigenvectors; each of the q independent contrasts gets its own t² and
+    Satterthwaite df ν_m, F is the mean of the t², and its denominator df match E(F): 2E/(E − q) with
+    E = Σ ν_m/(ν_m − 2) (2 if any ν_m ≤ 2; the common ν if all are equal).
+    """
+    check_result(result, "anova")
+    dev = Deviance.of(result)
+    cov_phi = _varpar_cov(dev)
+    grads = _jacobian(dev.cov_beta, dev.phi_hat)
+    C = dev.cov_beta(dev.phi_hat)
+    beta = result.fixed["estimate"].to_numpy(dtype=float)
+    out = {}
+    for label, L in hypotheses.items():
+        L = np.atleast_2d(np.asarray(L, dtype=float))
+        d, P = np.linalg.eigh(L @ C @ L.T)
+        d, P = d[::-1], P[:, ::-1]  # decreasing, as R's eigen()
+        q = int(np.sum(d > max(np.sqrt(np.finfo(float).eps) * d[0], 0.0)))
+        PtL = (P.T @ L)[:q]
+        F = float(np.sum((PtL @ beta) ** 2 / d[:q]) / q)
+        g = np.array([[w @ G @ w for G in grads] for w in PtL])
+        denom = np.einsum("mi,ij,mj->m", g, cov_phi, g)
+        nu = np.where(denom > 0, 2 * d[:q] ** 2 / np.where(denom > 0, denom, 1.0), np.inf)
+        out[label] = {"num_df": q, "den_df": _f_ddf(nu), "F": F}
+        out[label]["p"] = float(stats.f.sf(F, q, out[label]["den_df"]))
+    return out
+
+
+def _f_ddf(nu: np.ndarray, tol: float = 1e-8) -> float:
+    """Denominator df of the mean of q squared t statistics on ν_1, ..., ν_q df (lmerTest's get_Fstat_ddf)."""
+    if len(nu) == 1:
+        return float(nu[0])
+    if np.all(np.abs(np.diff(nu)) < tol):
+        return float(np.mean(nu))
+    if np.any(nu <= 2):
+        return 2.0
+    E = float(np.sum(nu / (nu - 2)))
+    return 2 * E / (E - len(nu))
+
+
 def contrast_matrix(contrasts, names, func: str = "satterthwaite") -> pd.DataFrame:
     """Contrasts (None: each fixed effect; a DataFrame or dict of weights) as rows of weights over ``names``."""
     if contrasts is None:

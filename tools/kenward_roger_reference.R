@@ -37,7 +37,18 @@ specs <- list(
   hsb_ri        = list("hsb", "MathAch ~ Sector + cses + (1 | School)"),
   hsb_rs        = list("hsb", "MathAch ~ Sector * cses + (cses | School)"),  # cross-level interaction
   hsb_full      = list("hsb", "MathAch ~ MEANSES*cses + Sector*cses + (cses | School)"),
-  hsb_sex       = list("hsb", "MathAch ~ Sector * Sex + (1 | School)")    # factor x factor
+  hsb_sex       = list("hsb", "MathAch ~ Sector * Sex + (1 | School)"),   # factor x factor
+  # a 3-level factor and its interaction with a numeric variable (2 df each); tests/_small_sample.py makes phase
+  sleepstudy_phase = list("sleepstudy", "Reaction ~ phase * Days + (Days | Subject)")
+)
+
+# columns some models need beyond the shipped ones
+derive <- list(
+  sleepstudy_phase = function(d) {
+    d$phase <- factor(ifelse(d$Days <= 2, "early", ifelse(d$Days <= 5, "middle", "late")),
+                      levels = c("early", "middle", "late"))
+    d
+  }
 )
 
 kr_table <- function(m, PhiA, Phi) {
@@ -68,6 +79,7 @@ out <- list()
 for (id in names(specs)) {
   s <- specs[[id]]
   d <- load_csv(s[[1]])
+  if (!is.null(derive[[id]])) d <- derive[[id]](d)
   t0 <- proc.time()[["elapsed"]]
   m <- suppressMessages(suppressWarnings(lmerTest::lmer(as.formula(s[[2]]), data = d, REML = TRUE)))
   Phi <- vcov(m)
