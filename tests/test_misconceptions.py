@@ -125,6 +125,17 @@ MISTAKES: dict[str, list[tuple[str, str, str]]] = {
         ("q4", "q4_answer = 'c'", "same criterion"),
         ("q4", "q4_answer = 'd'", "are possible"),
         ("q5", "trust_first_fit = True", "compare the two values"),
+        ("q6", "rhat_b = float(az.rhat(run_a))", "R-hat of run_a"),
+        ("q6", "rhat_b = float(az.rhat(run_b.T))", "columns as chains"),
+        ("q6", "ess_a = float(run_a.size)", "counts the draws"),
+        ("q6", "ess_a = float(az.ess(run_a[0]))", "one chain only"),
+        ("q6", "ess_a = float(az.ess(run_a, method='tail'))", "tail ESS"),
+        ("q6", "run_b_usable = True", "above 1.01"),
+        ("q6", "tau00_mean = float(np.mean(run_a)) ** 2", "mean of a square"),
+        ("q6", "tau00_mean = float(np.mean(run_a))", "tau00 is its square"),
+        ("q6", "tau00_mean = float(np.mean(run_b ** 2))", "summarises run_b"),
+        ("q6", "hdi_low, hdi_high = (float(v) for v in np.quantile(run_a, [0.03, 0.97]))", "equal-tailed"),
+        ("q6", "hdi_low, hdi_high = (float(v) for v in az.hdi(run_a.ravel(), hdi_prob=0.95))", "hdi_prob=0.94"),
     ],
     "06_model_comparison": [
         ("q1", "lr_slope = -2 * (mlmlab.fit('Reaction ~ Days + (1 | Subject)', sleep, reml=False).llf "
