@@ -292,6 +292,7 @@ class _Context:
     sandbox: _sandbox.Sandbox
     hide: list
     plain_source: str
+    memo_source: str = ""
 
 
 def _execute(nb_path: Path, scratch: Path, ctx: _Context) -> dict:
@@ -302,7 +303,7 @@ def _execute(nb_path: Path, scratch: Path, ctx: _Context) -> dict:
         Path(env[key]).mkdir(parents=True, exist_ok=True)
     progress = scratch / "progress.json"
     request = {"notebook": str(nb_path), "workdir": str(nb_path.parent), "progress": str(progress),
-               "names": ctx.build.answer_names, "plain_source": ctx.plain_source, "env": env, **ctx.limits}
+               "names": ctx.build.answer_names, "plain_source": ctx.plain_source, "memo_source": ctx.memo_source, "env": env, **ctx.limits}
     cmd = ctx.sandbox.wrap([sys.executable, "-I", str(worker)], scratch, hide=ctx.hide)
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True, cwd=str(scratch), env=env)
@@ -339,7 +340,7 @@ def _run_tests_in(answers: str, at_check: dict, folder: Path, ctx: _Context) -> 
     env = _sandbox.minimal_env(folder)
     cmd = ctx.sandbox.wrap([sys.executable, "-I", str(folder / "runner.py")], folder, hide=ctx.hide)
     request = {"tests": ctx.build.tests, "answers": answers, "at_check": at_check,
-               "plain_source": ctx.plain_source}
+               "plain_source": ctx.plain_source, "memo_source": ctx.memo_source}
     try:
         done = subprocess.run(cmd, cwd=str(folder), input=json.dumps(request).encode(), env=env,
                               capture_output=True, timeout=_RUNNER_SECONDS, start_new_session=True)
@@ -674,10 +675,19 @@ def run(assignment, submissions, out, *, masters=None, time_limit=600, cell_time
     scratch_root = Path(tempfile.mkdtemp(prefix="mlmlab-grading-"))
     try:
         hide = [submissions, out, masters, scratch_root, Path.cwd(), masters.resolve().parent]
-        ctx = _Context(b, limits, scratch_root, box, hide, (_PACKAGE / "plain.py").read_text(encoding="utf-8"))
-        master_check = _check_master(b, ctx)
+        ctx = _Context(b, limits, scratch_root, box, hide, (_PACKAGE / "plain.py").read_text(encoding="utf-8"),
+                       (_PACKAGE / "memo.py").read_text(encoding="utf-8"))
+        # The master's check runs in the pool beside the first submissions (no worker idles while it runs);
+        # if it fails, nothing that has not started is graded and no gradebook is written.
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            graded = list(pool.map(lambda s: _grade_one(s, ctx), subs))
+            checking = pool.submit(_check_master, b, ctx)
+            pending = [pool.submit(_grade_one, s, ctx) for s in subs]
+            try:
+                master_check = checking.result()
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            graded = [f.result() for f in pending]
     finally:
         shutil.rmtree(scratch_root, ignore_errors=True)
     rows = [_row(b, g) for g in graded]

@@ -3,7 +3,7 @@
 Started by :mod:`mlmlab_grading` as ``python -I <this file>`` in an empty
 temporary directory, once per submission, after that submission's kernel is
 gone. Reads ``{"tests": {question: test file text}, "answers": "<json from the
-export>", "plain_source": "<text of plain.py>"}`` on stdin and writes one JSON
+export>", "plain_source": "<text of plain.py>", "memo_source": "<text of memo.py>"}`` on stdin and writes one JSON
 line with the results per question on stdout. One process per submission: an
 answer that cannot be rebuilt, or anything else that goes wrong here, costs that
 submission only.
@@ -72,47 +72,18 @@ def _import_test_files():
     return ExceptionTestFile
 
 
-def _memoise_fits(tests):
-    """Make ``mlmlab.fit`` remember its results in this process (one submission's tests), when the tests use it.
-
-    The tests of a question often fit the same model to the same data as another test (each builds the
-    reference it compares with); a fit is a deterministic function of formula, data, ``reml`` and ``control``,
-    so the second call returns the first call's result. A key holds the data's values, index, column names
-    and dtypes, so a test that changes the data gets its own fit. Nothing else changes: errors and warnings
-    of a first call are those of an ordinary fit.
-    """
-    if not any("mlmlab" in source for source in tests.values()):
+def _memoise_fits(tests, memo_source):
+    """Make ``mlmlab.fit`` remember its results in this process (one submission's tests), when the tests use
+    it: the tests of a question often fit the same model to the same data as another test (each builds the
+    reference it compares with). ``memo_source`` is the text of :mod:`mlmlab_grading.memo`."""
+    if not memo_source or not any("mlmlab" in source for source in tests.values()):
         return  # tests that never fit a model need not import the library
-    try:
-        import mlmlab
-        import pandas as pd
-    except ImportError:  # a course without the library: nothing to remember
-        return
-    fit = mlmlab.fit
-    cache = {}
-
-    def key(formula, data, reml, control):
-        if not isinstance(data, pd.DataFrame) or not isinstance(formula, str):
-            return None
-        try:
-            values = pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes()
-        except TypeError:  # unhashable cells (lists, dicts): no memory
-            return None
-        return (formula, values, tuple(map(str, data.columns)), tuple(map(str, data.dtypes)), reml, control)
-
-    def remembered_fit(formula, data, *, reml=True, control=None):
-        k = key(formula, data, reml, control)
-        if k is None:
-            return fit(formula, data, reml=reml, control=control)
-        if k not in cache:
-            cache[k] = fit(formula, data, reml=reml, control=control)
-        return cache[k]
-
-    remembered_fit.__doc__ = fit.__doc__
-    mlmlab.fit = remembered_fit
+    ns = {"__name__": "mlmlab_memo_runner"}
+    exec(compile(memo_source, "<mlmlab-memo>", "exec"), ns)
+    ns["install"]()
 
 
-def run(tests, answers_json, plain_source, at_check=None):
+def run(tests, answers_json, plain_source, at_check=None, memo_source=""):
     """Results per question of ``tests`` on the answers in ``answers_json``.
 
     Parameters
@@ -126,6 +97,8 @@ def run(tests, answers_json, plain_source, at_check=None):
     at_check : dict, optional
         Question -> the export right after its last ``grader.check`` that ran without error.
         A question found here is graded on those values (otter's policy), others on ``answers_json``.
+    memo_source : str, optional
+        Source text of :mod:`mlmlab_grading.memo` (repeated fits in the tests are fitted once).
 
     Returns
     -------
@@ -133,7 +106,7 @@ def run(tests, answers_json, plain_source, at_check=None):
         Question -> ``{"score", "possible", "cases", "notes"}``.
     """
     ExceptionTestFile = _import_test_files()
-    _memoise_fits(tests)
+    _memoise_fits(tests, memo_source)
     plain = _load_plain(plain_source)
     results = {}
     for question, source in tests.items():
@@ -178,7 +151,8 @@ def main():
     """Read the request from stdin, write the results as one JSON line."""
     request = json.load(sys.stdin)
     at_check = request.get("at_check") if isinstance(request.get("at_check"), dict) else {}
-    out = run(request["tests"], request["answers"], request["plain_source"], at_check)
+    out = run(request["tests"], request["answers"], request["plain_source"], at_check,
+              request.get("memo_source", ""))
     sys.stdout.write(json.dumps(out, sort_keys=True) + "\n")
     sys.stdout.flush()
     return 0

@@ -6,6 +6,7 @@ request on stdin, in its own process session, one process per submission::
 
     {"notebook": "<copy of the submission>", "workdir": "<kernel cwd>",
      "progress": "<json file to write>", "names": ["rho", ...], "plain_source": "<plain.py>",
+     "memo_source": "<memo.py>",
      "env": {"HOME": ...}, "time_limit": 600, "cell_timeout": 120, "max_output": 10000000,
      "memory_limit": 4096}
 
@@ -48,7 +49,7 @@ PRELOAD_SECONDS = 120.0
 PRELOAD = ("numpy", "pandas", "scipy.stats", "statsmodels.api", "matplotlib.pyplot", "otter", "mlmlab")
 
 
-def _preload_code(plain_source: str) -> str:
+def _preload_code(plain_source: str, memo_source: str = "") -> str:
     """Imports, and the exporter built before any student cell runs (so it holds the
     pristine ``json.dumps``).
 
@@ -60,6 +61,18 @@ def _preload_code(plain_source: str) -> str:
     for name in PRELOAD:
         lines.append(f"try:\n    __mlmlab_il.import_module({name!r})\nexcept Exception:\n    pass")
     lines.append("del __mlmlab_il")
+    if memo_source:  # repeated fits (a worked solution's, then its checks') are fitted once: mlmlab_grading.memo
+        lines.append(
+            "def __mlmlab_remember_fits():\n"
+            "    ns = {'__name__': '__mlmlab_memo__'}\n"
+            f"    exec(compile({memo_source!r}, '<mlmlab-grader-memo>', 'exec'), ns)\n"
+            "    try:\n"
+            "        ns['install']()\n"
+            "    except Exception:\n"
+            "        pass\n"
+            "__mlmlab_remember_fits()\n"
+            "del __mlmlab_remember_fits"
+        )
     lines.append(
         "def __mlmlab_make_exporter():\n"
         "    ns = {'__name__': '__mlmlab_plain__'}\n"
@@ -271,7 +284,7 @@ def execute(request: dict) -> dict:
     kernel = _Kernel(request["workdir"], int(request["max_output"]), request.get("env"))
     state["kernel_pid"] = kernel.pid
     _write(progress, state)
-    kernel.run(_preload_code(plain_source), min(PRELOAD_SECONDS, max(deadline - time.monotonic(), 1.0)),
+    kernel.run(_preload_code(plain_source, request.get("memo_source", "")), min(PRELOAD_SECONDS, max(deadline - time.monotonic(), 1.0)),
                store_history=False, limited=False)
     try:
         for number, (index, cell) in enumerate(code_cells, start=1):

@@ -37,6 +37,7 @@ SUBMISSIONS = FIXTURES / "submissions"
 MASTERS = FIXTURES / "masters"
 LIMITS = ["--cell-timeout", "10", "--time-limit", "120", "--max-output", "1000000", "--workers", "2"]
 PLAIN_SOURCE = (REPO / "mlmlab_grading" / "plain.py").read_text()
+MEMO_SOURCE = (REPO / "mlmlab_grading" / "memo.py").read_text()
 # Skipped on a machine without a working bubblewrap, except in CI (CI=true), where that is a failure.
 needs_sandbox = pytest.mark.skipif(isinstance(_sandbox.probe(), str) and os.environ.get("CI") != "true",
                                    reason=f"no sandbox here: {_sandbox.probe()}")
@@ -511,7 +512,7 @@ def test_runner_remembers_a_fit_within_one_submission(monkeypatch):
     calls = []
     real = mlmlab.fit
     monkeypatch.setattr(mlmlab, "fit", lambda *a, **k: calls.append(a) or real(*a, **k))
-    runner._memoise_fits({"q1": "import mlmlab"})
+    runner._memoise_fits({"q1": "import mlmlab"}, MEMO_SOURCE)
     dye = mlmlab.datasets.load("dyestuff")
     first = mlmlab.fit("Yield ~ 1 + (1 | Batch)", dye)
     assert mlmlab.fit("Yield ~ 1 + (1 | Batch)", dye.copy()) is first and len(calls) == 1
@@ -527,8 +528,34 @@ def test_runner_does_not_import_the_library_for_tests_that_never_use_it(monkeypa
     from mlmlab_grading import runner
 
     before = mlmlab.fit
-    runner._memoise_fits({"q1": "assert mean_yield > 0"})
+    runner._memoise_fits({"q1": "assert mean_yield > 0"}, MEMO_SOURCE)
     assert mlmlab.fit is before
+
+
+def test_the_kernel_remembers_fits_and_a_memory_never_changes_a_fit():
+    """The graded kernel's preload makes mlmlab.fit remember (a worked solution's fits are not fitted again by
+    its checks); positional, keyword and unkeyable calls behave as an ordinary fit, errors included."""
+    from mlmlab_grading import worker
+
+    code = worker._preload_code(PLAIN_SOURCE, MEMO_SOURCE) + (
+        "import mlmlab\n"
+        "dye = mlmlab.datasets.load('dyestuff')\n"
+        "a = mlmlab.fit('Yield ~ 1 + (1 | Batch)', dye)\n"
+        "same = mlmlab.fit('Yield ~ 1 + (1 | Batch)', data=dye.copy(), reml=True) is a\n"
+        "ml = mlmlab.fit('Yield ~ 1 + (1 | Batch)', dye, reml=False)\n"
+        "odd = dye.assign(tag=[[1]] * len(dye))\n"
+        "plain = mlmlab.fit('Yield ~ 1 + (1 | Batch)', odd)\n"
+        "again = mlmlab.fit('Yield ~ 1 + (1 | Batch)', odd) is not plain\n"
+        "try:\n"
+        "    mlmlab.fit('Yield ~ 1 + (1 | Nope)', dye)\n"
+        "    error = ''\n"
+        "except Exception as exc:\n"
+        "    error = 'value-error' if isinstance(exc, ValueError) and 'Nope' in str(exc) else repr(exc)\n"
+        "print(same, ml is not a, ml.reml, plain.llf == a.llf, again, error, mlmlab.fit.__doc__ == mlmlab.fitting.fit.__doc__)\n"
+    )
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True", "False", "True", "True", "value-error", "True"]
 
 
 def test_kernel_preload_skips_jsonschemas_iri_grammar_and_notebooks_still_validate():
