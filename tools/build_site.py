@@ -6,6 +6,7 @@ Stages a source folder next to the output (OUTPUT + "-src") holding
 - index.md: docs/index.md plus the contents table (lessons in order, each with its estimated time and its
   exercises) and the hidden table of contents that drives the side bar;
 - notebooks/NN_slug.ipynb: every lesson, with its stored outputs (nothing is executed);
+- notebooks/notation.md (REFERENCE_PAGES): the notation page the lessons link to, as it is;
 - exercises/NN_slug.ipynb: the learners' exercise notebooks — solutions/ is never copied;
 - _originals/: the untouched notebooks, offered by each page's "Download notebook" link;
 - _vendor/mathjax/: MathJax 3 from the pinned PyPI package django-static-mathjax, so math is typeset
@@ -46,6 +47,8 @@ from hosting import SETTING as HOSTING_SETTING, Hosting, load as load_hosting  #
 
 REPO = Path(__file__).resolve().parents[1]
 LESSON = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+# Markdown pages that travel with the lessons (linked from them), staged as they are.
+REFERENCE_PAGES = ("notebooks/notation.md",)
 # Sphinx warnings that mean a link on the site is broken.
 BROKEN_LINK = re.compile(r"xref_missing|reference target not found|undefined label|unknown document|toc.not_readable")
 
@@ -512,6 +515,9 @@ def index_text(repo: Path, pages: list[Page]) -> str:
         entries = "\n".join(f"{folder}/{p.path.stem}" for p in pages if p.folder == folder)
         if entries:
             parts.append(f"\n```{{toctree}}\n:caption: {caption}\n:maxdepth: 1\n:hidden:\n\n{entries}\n```\n")
+    reference = "\n".join(page.removesuffix(".md") for page in REFERENCE_PAGES if (repo / page).is_file())
+    if reference:
+        parts.append(f"\n```{{toctree}}\n:caption: Reference\n:maxdepth: 1\n:hidden:\n\n{reference}\n```\n")
     return "".join(parts)
 
 
@@ -567,6 +573,10 @@ def stage(src: Path, repo: Path = REPO, hosting: Hosting = HOSTING) -> list[Page
             original.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, original)
             pages.append(page)
+    for page in REFERENCE_PAGES:
+        if (repo / page).is_file():
+            (src / page).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo / page, src / page)
     vendor_mathjax(src / "_vendor" / "mathjax")
     (src / "index.md").write_text(index_text(repo, pages), encoding="utf-8")
     return pages
