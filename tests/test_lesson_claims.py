@@ -442,6 +442,27 @@ def test_lesson10_write_up_slope_test_matches_lme4():
     assert round(lr, 2) == 1.13 and round(p_boundary, 2) == 0.43
 
 
+def test_lesson10_df_paragraph_matches_lmertest_and_pbkrtest():
+    """10: Model 4's t tests have 139-161 Satterthwaite df (lmerTest) and 138-165 Kenward-Roger df (pbkrtest), a 95 %
+    multiplier of 1.98 against z's 1.96; sleepstudy's slope has 17 df (both methods, balanced) and 2.11, an
+    interval 8 % wider than z's."""
+    import json
+
+    from scipy import stats
+
+    ref = ROOT / "tests" / "reference"
+    sat = json.loads((ref / "lmertest.json").read_text())["models"]
+    kr = json.loads((ref / "kenward_roger.json").read_text())["models"]
+    hsb_sat, hsb_kr = sat["hsb_full_reml"]["df"], kr["hsb_full"]["df"]
+    assert (round(min(hsb_sat)), round(max(hsb_sat))) == (139, 161)
+    assert (round(min(hsb_kr)), round(max(hsb_kr))) == (138, 165)
+    assert round(stats.norm.ppf(0.975), 2) == 1.96 and round(stats.t.ppf(0.975, min(hsb_sat)), 2) == 1.98
+    for df in sat["sleepstudy_rs_reml"]["df"] + kr["sleepstudy_rs"]["df"]:
+        assert df == pytest.approx(17, abs=1e-3)
+    assert round(stats.t.ppf(0.975, 17), 2) == 2.11
+    assert round(100 * (stats.t.ppf(0.975, 17) / stats.norm.ppf(0.975) - 1)) == 8
+
+
 # ----------------------------------------------------------------------------- lesson 05: the profiled deviances
 
 def test_lesson05_profiled_deviances_have_lme4_minima_and_ml_interval():
