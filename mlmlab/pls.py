@@ -41,6 +41,7 @@ SuiteSparse's headers to build, so ``make venv`` could not install it from a fre
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -243,6 +244,28 @@ class PLS:
         self.small = self.J1 * self.t1 * width ** 2 <= SMALL_FLOPS
         if self.small:
             self.B0, self.C0 = self.B0.toarray(), self.C0.toarray()
+        # random intercepts only (the usual crossed design): BᵀA⁻¹B = Λ_r B0ᵀ diag(w) B0 Λ_r with w_j = λ²/(1 + λ² a_j),
+        # a fixed sparse map K from w to the entries of B0ᵀ diag(w) B0 (one row per entry, one column per level)
+        self.scalar = self.r_scalar and self.t1 == 1 and not self.small and self.dense
+        if self.scalar:
+            self._setup_scalar()
+
+    def _setup_scalar(self):
+        B0 = self.B0
+        lengths = np.diff(B0.indptr)
+        total = int(np.sum(lengths.astype(np.int64) ** 2))
+        row = np.repeat(np.arange(self.J1), lengths ** 2)
+        first = np.repeat(np.cumsum(lengths ** 2) - lengths ** 2, lengths ** 2)
+        k = np.arange(total) - first
+        L = lengths[row]
+        a, b = B0.indptr[row] + k // L, B0.indptr[row] + k % L
+        target = B0.indices[a].astype(np.int64) * self.qr + B0.indices[b]
+        cells, where = np.unique(target, return_inverse=True)
+        self._K = sparse.csr_array((B0.data[a] * B0.data[b], (where, row)), shape=(len(cells), self.J1))
+        self._K_cells = cells
+        self._C0_dense = self.C0.toarray()
+        self._B0T = B0.T.tocsr()
+        self._a0 = self.A0[:, 0, 0]
 
     # ------------------------------------------------------------------ Λθ
     def lambdas(self, theta) -> list:
@@ -296,7 +319,16 @@ class PLS:
         f["rhs_a"] = rhs_a
         if self.qr:
             lam_r = self._lambda_r(lams)
-            if self.small:
+            if self.scalar:
+                la = lam_a[0, 0]
+                M = np.zeros(self.qr * self.qr)
+                M[self._K_cells] = self._K @ (la * la / (1.0 + la * la * self._a0))
+                S = (self._C0_dense - M.reshape(self.qr, self.qr)) * np.outer(lam_r, lam_r)
+                S[np.diag_indices_from(S)] += 1.0
+                B = _Scaled(self.B0, self._B0T, np.full(self.J1, la), lam_r)
+                AinvB = _Scaled(self.B0, self._B0T, la * Ainv[:, 0, 0], lam_r)
+                rhs_r = self.C0M * lam_r[:, None]
+            elif self.small:
                 B, C, rhs_r, AinvB = self._small_blocks(lam_a, lam_r, Ainv)
                 S = C - B.T @ AinvB
                 S[np.diag_indices_from(S)] += 1.0
@@ -305,7 +337,7 @@ class PLS:
                 S = sparse.csr_array(C) + sparse.identity(self.qr, format="csr") - B.T @ AinvB
             if self.dense:
                 S = S.toarray() if sparse.issparse(S) else S
-                Ls = np.linalg.cholesky(S)
+                Ls = dense_linalg.cholesky(S, lower=True, check_finite=False)
                 logdet += 2.0 * float(np.sum(np.log(np.diag(Ls))))
                 f["Ls"] = Ls
             else:
@@ -346,7 +378,7 @@ class PLS:
 
     def _solve_s(self, f, r):
         if self.dense:
-            return dense_linalg.cho_solve((f["Ls"], True), r)
+            return dense_linalg.cho_solve((f["Ls"], True), r, check_finite=False)
         return f["lu"].solve(np.asarray(r))
 
     def solve(self, f, rhs_a, rhs_r):
@@ -431,7 +463,8 @@ class PLS:
             # (A⁻¹B) S⁻¹ (A⁻¹B)ᵀ, diagonal blocks only, in chunks of rows
             for lo in range(0, rows, chunk * t):
                 hi = min(rows, lo + chunk * t)
-                piece = AinvB[lo:hi].toarray() if sparse.issparse(AinvB) else AinvB[lo:hi]
+                piece = (AinvB.rows(lo, hi) if isinstance(AinvB, _Scaled) else AinvB[lo:hi].toarray()
+                         if sparse.issparse(AinvB) else AinvB[lo:hi])
                 sol = self._solve_s(f, piece.T).T      # rows of (A⁻¹B) S⁻¹
                 blocks_sol = sol.reshape(-1, t, self.qr)
                 blocks_b = piece.reshape(-1, t, self.qr)
@@ -462,6 +495,26 @@ class PLS:
                     blocks[lo + i] = X[i * t:(i + 1) * t, i * t:(i + 1) * t]
             out.append(blocks)
         return out
+
+
+class _Scaled:
+    """diag(left) · M · diag(right) for a fixed sparse M, applied without forming it."""
+
+    def __init__(self, M, MT, left, right):
+        self.M, self.MT, self.left, self.right = M, MT, left, right
+
+    @property
+    def T(self):
+        return _Scaled(self.MT, self.M, self.right, self.left)
+
+    def __matmul__(self, x):
+        x = np.asarray(x)
+        if x.ndim == 1:
+            return self.left * (self.M @ (self.right * x))
+        return self.left[:, None] * (self.M @ (self.right[:, None] * x))
+
+    def rows(self, lo, hi):
+        return self.left[lo:hi, None] * self.M[lo:hi].toarray() * self.right[None, :]
 
 
 # --------------------------------------------------------------------------- optimisation
@@ -516,7 +569,22 @@ def fit(design, *, reml: bool = True, start=None, condvar: bool = True, tol: flo
     """
     if not isinstance(reml, (bool, np.bool_)):
         raise argument_error("pls.fit", "reml", "True or False", reml, kind=TypeError)
-    pls = PLS(design, reml=bool(reml))
+    with _one_blas_thread():
+        return _fit(design, reml=bool(reml), start=start, condvar=condvar, tol=tol)
+
+
+def _one_blas_thread():
+    """One BLAS thread for the fit: its matrices are small or sparse, and OpenBLAS's threads, on a busy machine,
+    can make a 200 × 200 Cholesky a hundred times slower (a no-op without threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with the course's environment
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _fit(design, *, reml, start, condvar, tol):
+    pls = PLS(design, reml=reml)
     x0 = pls.theta0 if start is None else np.asarray(start, dtype=float)
     if x0.shape != (pls.n_theta,) or not np.all(np.isfinite(x0)):
         raise argument_error("pls.fit", "start", f"a finite vector of length {pls.n_theta} (lme4's theta)", start)

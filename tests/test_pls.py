@@ -111,7 +111,8 @@ def test_a_column_of_lambda_may_change_sign():
 
 def test_three_crossed_factors_recover_the_simulation_truth():
     """A simulated InstEval-like design (three crossed factors, 4,000 rows): the estimates are near the truth, and
-    the sparse Schur-complement path (forced) gives the dense path's optimum."""
+    the three ways of forming and factorising the Schur complement (intercepts-only map, sparse products with a
+    dense Cholesky, sparse LU) and mlmlab.deviance give the same deviance at the optimum."""
     rng = np.random.default_rng(2016)
     n, sizes, sds, sigma = 4000, {"s": 400, "d": 150, "dept": 12}, {"s": 0.8, "d": 0.5, "dept": 0.3}, 1.0
     codes = {f: rng.integers(0, k, n) for f, k in sizes.items()}
@@ -126,9 +127,14 @@ def test_three_crossed_factors_recover_the_simulation_truth():
     assert sd["s"] == pytest.approx(0.8, rel=0.15) and sd["d"] == pytest.approx(0.5, rel=0.2)
     assert sd["dept"] == pytest.approx(0.3, rel=0.6) and math.sqrt(r.sigma2) == pytest.approx(1.0, rel=0.05)
     engine = pls.PLS(design, reml=True)
-    dense = engine.deviance(r.theta)
-    engine.dense, engine.small = False, False
-    assert engine.deviance(r.theta) == pytest.approx(dense, abs=1e-7)
+    assert engine.scalar  # random intercepts only: the fixed map from the first factor's weights to S
+    fast = engine.deviance(r.theta)
+    engine.scalar = False
+    assert engine.deviance(r.theta) == pytest.approx(fast, abs=1e-7)
+    engine.dense = False
+    assert engine.deviance(r.theta) == pytest.approx(fast, abs=1e-7)
+    assert fast == pytest.approx(Deviance(design, reml=True).deviance(np.append(r.theta, math.sqrt(r.sigma2))),
+                                 abs=1e-6)
 
 
 def test_bad_arguments_are_refused():
