@@ -14,7 +14,7 @@ from mlmlab.kenward_roger import kenward_roger, vcov_adjusted
 from mlmlab.satterthwaite import satterthwaite
 
 # hsb_full (six fixed effects, 3 s to fit) is in the reference file and agrees as closely; left out for time.
-MODELS = ["dyestuff", "sleepstudy_rs", "sleepstudy_ri", "penicillin", "pastes", "pastes_cask", "hsb_ri", "hsb_rs"]
+MODELS = ["dyestuff", "dyestuff2", "sleepstudy_rs", "sleepstudy_ri", "penicillin", "pastes", "pastes_cask", "hsb_ri", "hsb_rs"]
 
 
 def _theirs(entry) -> pd.DataFrame:
@@ -57,6 +57,15 @@ def test_balanced_designs_get_the_classical_df():
         m = reference_fit(model)
         assert kenward_roger(m)["df"].iloc[0] == pytest.approx(df, rel=1e-6)
         assert satterthwaite(m)["df"].iloc[0] == pytest.approx(df, rel=1e-4)
+
+
+def test_a_singular_fit_keeps_the_group_df():
+    """Dyestuff2 (batch variance 0): Kenward-Roger, like pbkrtest, still gives J - 1 = 5 df, where Satterthwaite's
+    (lmerTest's) fall to the 29 of one sample of 30 rows."""
+    m = reference_fit("dyestuff2")
+    assert m.singular
+    assert kenward_roger(m)["df"].iloc[0] == pytest.approx(5.0, rel=1e-6)
+    assert satterthwaite(m)["df"].iloc[0] == pytest.approx(29.0, rel=1e-4)
 
 
 def test_a_contrast_is_tested_on_its_own_df():

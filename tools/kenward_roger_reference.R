@@ -29,6 +29,7 @@ source(file.path("tools", "reference_data.R"))  # load_csv(): the shipped data w
 # id -> dataset, formula (all REML fits: Kenward-Roger is defined for REML only)
 specs <- list(
   dyestuff      = list("dyestuff", "Yield ~ 1 + (1 | Batch)"),
+  dyestuff2     = list("dyestuff2", "Yield ~ 1 + (1 | Batch)"),               # singular: tau00 = 0
   sleepstudy_rs = list("sleepstudy", "Reaction ~ Days + (Days | Subject)"),
   sleepstudy_ri = list("sleepstudy", "Reaction ~ Days + (1 | Subject)"),
   penicillin    = list("penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)"),
