@@ -23,7 +23,7 @@ def _phase(data: pd.DataFrame) -> pd.DataFrame:
     return data.assign(phase=pd.Categorical(phase, categories=["early", "middle", "late"]))
 
 
-DERIVED = {"sleepstudy_phase": _phase}
+DERIVED = {"sleepstudy_phase": _phase, "sleepstudy_phase0": _phase}
 
 
 @functools.lru_cache(maxsize=None)

@@ -40,17 +40,17 @@ specs <- list(
   hsb_full      = list("hsb", "MathAch ~ MEANSES*cses + Sector*cses + (cses | School)"),
   hsb_sex       = list("hsb", "MathAch ~ Sector * Sex + (1 | School)"),   # factor x factor
   # a 3-level factor and its interaction with a numeric variable (2 df each); tests/_small_sample.py makes phase
-  sleepstudy_phase = list("sleepstudy", "Reaction ~ phase * Days + (Days | Subject)")
+  sleepstudy_phase = list("sleepstudy", "Reaction ~ phase * Days + (Days | Subject)"),
+  sleepstudy_phase0 = list("sleepstudy", "Reaction ~ 0 + phase * Days + (Days | Subject)")  # no intercept
 )
 
 # columns some models need beyond the shipped ones
-derive <- list(
-  sleepstudy_phase = function(d) {
-    d$phase <- factor(ifelse(d$Days <= 2, "early", ifelse(d$Days <= 5, "middle", "late")),
-                      levels = c("early", "middle", "late"))
-    d
-  }
-)
+add_phase <- function(d) {
+  d$phase <- factor(ifelse(d$Days <= 2, "early", ifelse(d$Days <= 5, "middle", "late")),
+                    levels = c("early", "middle", "late"))
+  d
+}
+derive <- list(sleepstudy_phase = add_phase, sleepstudy_phase0 = add_phase)
 
 kr_table <- function(m, PhiA, Phi) {
   beta <- fixef(m)
