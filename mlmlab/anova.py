@@ -17,7 +17,7 @@ here, on the design's own columns.
 Not to be confused with :func:`mlmlab.compare` (lme4's ``anova(m1, m2)``): a likelihood-ratio test of two
 models.
 
-Taught in lesson 10.
+Lesson 10 names it beside the t tests of single coefficients.
 """
 
 from __future__ import annotations
