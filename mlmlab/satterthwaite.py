@@ -196,6 +196,9 @@ def f_tests(result, hypotheses: dict) -> dict:
         d, P = np.linalg.eigh(L @ C @ L.T)
         d, P = d[::-1], P[:, ::-1]  # decreasing, as R's eigen()
         q = int(np.sum(d > max(np.sqrt(np.finfo(float).eps) * d[0], 0.0)))
+        if q == 0:  # L restricts nothing the model estimates (lmerTest returns an empty row)
+            out[label] = {"num_df": 0, "den_df": np.nan, "F": np.nan, "p": np.nan}
+            continue
         PtL = (P.T @ L)[:q]
         F = float(np.sum((PtL @ beta) ** 2 / d[:q]) / q)
         g = np.array([[w @ G @ w for G in grads] for w in PtL])

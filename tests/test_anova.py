@@ -99,3 +99,11 @@ def test_bad_input_is_named_with_the_fix():
     summed = fit("MathAch ~ C(Sector, Sum) * cses + (1 | School)", hsb)
     with pytest.raises(MlmlabInputError, match=r"treatment contrasts.*Refit without C\(x, Sum\)"):
         anova(summed)
+
+
+def test_a_restriction_of_nothing_gives_no_test():
+    """lmerTest's contestMD: L beta with no estimable part is not tested (0 numerator df)."""
+    from mlmlab.satterthwaite import f_tests
+
+    row = f_tests(reference_fit("sleepstudy_phase"), {"none": np.zeros((2, 6))})["none"]
+    assert row["num_df"] == 0 and np.isnan(row["F"]) and np.isnan(row["p"])
