@@ -278,6 +278,38 @@ def test_lesson01_random_slope_se_of_cses_exceeds_the_random_intercept_se(hsb):
     assert abs(robust - rs.fixed.loc["cses", "se"]) < 0.2 * (robust - ri.fixed.loc["cses", "se"])
 
 
+def test_lesson04_slope_se_rough_check_and_vpc_of_the_random_slope_model(hsb):
+    """04: SE(gamma10) 0.109 -> 0.128 is about sqrt(SE_RI^2 + tau11 / J) (0.127); VPC(x) is 0.191 at x = 0,
+    above the random-intercept ICC (0.190), and about 0.24 two SES units from the school mean."""
+    ri = _quiet_fit("MathAch ~ cses + (1 | School)", hsb)
+    rs = _quiet_fit("MathAch ~ cses + (cses | School)", hsb)
+    G, J = rs.G["School"], hsb["School"].nunique()
+    rough = np.sqrt(ri.fixed.loc["cses", "se"] ** 2 + G.loc["cses", "cses"] / J)
+    assert abs(rough - rs.fixed.loc["cses", "se"]) < 0.002
+    x = np.array([-2.0, 0.0, 2.0])
+    between = G.iloc[0, 0] + 2 * G.iloc[0, 1] * x + G.iloc[1, 1] * x**2
+    vpc = between / (between + rs.sigma2)
+    icc_ri = ri.G["School"].iloc[0, 0] / (ri.G["School"].iloc[0, 0] + ri.sigma2)
+    assert round(vpc[1], 3) == 0.191 and round(icc_ri, 3) == 0.190
+    assert 0.23 < vpc[0] < 0.245 and 0.23 < vpc[2] < 0.245
+
+
+def test_lesson04_raw_ses_school_effects_correlate_with_meanses_and_mundlak_gives_the_within_slope(hsb):
+    """04: with raw SES alone the school effects carry its between-school part (Cov(u0j, x) != 0) and the slope
+    (2.39) lies between the within (2.19) and between (5.87) effects; adding MEANSES gives the within slope,
+    the slope of a regression with one dummy per school."""
+    blend = _quiet_fit("MathAch ~ SES + (1 | School)", hsb)
+    mundlak = _quiet_fit("MathAch ~ SES + MEANSES + (1 | School)", hsb)
+    school_ses = hsb.groupby("School", observed=True)["MEANSES"].first()
+    u = blend.ranef.set_index("level").loc[school_ses.index.astype(str), "estimate"]
+    assert np.corrcoef(u, school_ses)[0, 1] > 0.5
+    dummies = smf.ols("MathAch ~ SES + C(School)", hsb).fit().params["SES"]
+    within, between = mundlak.fixed.loc["SES", "estimate"], mundlak.fixed.loc[["SES", "MEANSES"], "estimate"].sum()
+    assert within == pytest.approx(dummies, abs=1e-3)
+    assert within < blend.fixed.loc["SES", "estimate"] < between
+    assert [round(v, 2) for v in (blend.fixed.loc["SES", "estimate"], within, between)] == [2.39, 2.19, 5.87]
+
+
 # ----------------------------------------------------------------------------- lesson 02: statsmodels' School Var Std.Err.
 
 def test_lesson02_school_var_std_err_is_sqrt_scale_times_the_se_of_the_variance_ratio(hsb):
