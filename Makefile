@@ -10,6 +10,7 @@
 #   make exercises  regenerate exercises/ from the masters in solutions/
 #   make grade ASSIGNMENT=NN SUBMISSIONS=DIR OUT=DIR2   grade a folder of submitted notebooks
 #   make release    the student-facing course in _build/release (no solutions, no hidden tests)
+#   make worked     worked solutions with explanations in _build/worked (publish after the deadline)
 #   make environment.yml   regenerate the conda/Binder environment from constraints.txt + pyproject.toml
 PYTHON ?= python3
 VENV := .venv
@@ -25,7 +26,7 @@ SITE_DIR ?= _build/site
 # tests/conftest.py and run_notebook.py: Agg for the tests themselves, the inline backend for kernels).
 export PYTHONHASHSEED := 0
 
-.PHONY: lab trust test check venv nav notebooks site exercises grade release bench clean
+.PHONY: lab trust test check venv nav notebooks site exercises worked grade release bench clean
 
 $(STAMP): constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -71,6 +72,11 @@ environment.yml: constraints.txt pyproject.toml tools/make_environment.py
 # Student notebooks exercises/NN_slug.ipynb from the masters solutions/NN_slug.ipynb (otter assign); commit them.
 exercises: $(STAMP)
 	$(PY) tools/make_exercises.py
+
+# Worked solutions for self-learners (answers, model answers, the masters' **Why.** explanations; no tests).
+WORKED_DIR ?= _build/worked
+worked: $(STAMP)
+	$(PY) tools/make_exercises.py --worked "$(WORKED_DIR)"
 
 # Grade a folder of submitted notebooks: make grade ASSIGNMENT=03 SUBMISSIONS=submitted/ OUT=graded/
 # (each under bubblewrap; GRADE_ARGS=--no-sandbox only for trusted submissions; see docs/instructors.md)

@@ -71,6 +71,7 @@ class Build:
     hidden_counts: dict[str, int] = field(default_factory=dict)
     autograder: nbformat.NotebookNode | None = None
     version: str = ""
+    manual: dict[str, "Written"] = field(default_factory=dict)
 
     @property
     def questions(self) -> list[str]:
@@ -85,7 +86,27 @@ class Build:
 
     @property
     def max_score(self) -> float:
+        """Points of the questions graded by tests (written questions are marked by hand, apart)."""
         return float(sum(self.points.values()))
+
+    @property
+    def manual_points(self) -> float:
+        """Points of the written questions, marked by hand."""
+        return float(sum(w.points for w in self.manual.values()))
+
+
+@dataclass
+class Written:
+    """A written question (otter's ``manual: true``), marked by hand.
+
+    ``prompt`` is the question as the student sees it, ``model_answer`` the master's answer (markdown),
+    for the marker only.
+    """
+
+    name: str
+    points: float
+    prompt: str
+    model_answer: str
 
 
 def default_masters_dir(cwd: str | Path | None = None) -> Path:
@@ -174,7 +195,9 @@ def _source(cell) -> str:
 
 def _prepare_master(nb: nbformat.NotebookNode, *, bundle: bool,
                     extra_config: dict | None = None) -> nbformat.NotebookNode:
-    nb = copy.deepcopy(nb)
+    from mlmlab_grading.worked import without_explanations
+
+    nb = without_explanations(nb)  # the explanations are for the worked-solutions view only
     configs = [c for c in nb.cells if c.cell_type == "raw" and _CONFIG_RE.match(_source(c))]
     if len(configs) != 1:
         raise ValueError(
@@ -383,12 +406,101 @@ def build(master: str | Path, *, bundle_dir: str | Path | None = None,
         if not manifest[q]:
             raise ValueError(f"The tests of question {q} read no answer variable (no test function parameters).")
     student, ag = normalise_student(student), normalise_student(ag)
+    manual = written_questions(nbformat.read(master, as_version=4))
+    for q in manual:
+        if q in tests:
+            raise ValueError(f"Question {q} is written (manual: true) and also has tests: give it one or the other.")
     version = assignment_version(student)
     for nb in (student, ag):
         stamp(nb, master.stem, version)
     return Build(name=master.stem, master=master, student=student, tests=tests,
                  public_tests=public, points=points, manifest=manifest, hidden_counts=hidden,
-                 autograder=ag, version=version)
+                 autograder=ag, version=version, manual=manual)
+
+
+_MANUAL_END = "<!-- END QUESTION -->"
+
+
+def written_questions(master: nbformat.NotebookNode) -> dict[str, Written]:
+    """The master's written questions (``manual: true`` in the question's config), in order.
+
+    A written question is a prompt (markdown) and, between ``# BEGIN SOLUTION`` and ``# END SOLUTION``,
+    the model answer in markdown; the student sees the prompt and an answer cell to write in.
+
+    Parameters
+    ----------
+    master : NotebookNode
+        The master notebook.
+
+    Returns
+    -------
+    dict of str to Written
+
+    Raises
+    ------
+    ValueError
+        A written question without points, prompt or model answer.
+    """
+    found: dict[str, Written] = {}
+    cells = master.cells
+    for i, cell in enumerate(cells):
+        src = _source(cell)
+        if cell.cell_type != "raw" or not src.lstrip().startswith("# BEGIN QUESTION"):
+            continue
+        config = yaml.safe_load(src.split("\n", 1)[1] if "\n" in src else "") or {}
+        if not config.get("manual"):
+            continue
+        name = str(config.get("name", ""))
+        if not config.get("points"):
+            raise ValueError(f"Written question {name} needs 'points:' in its # BEGIN QUESTION cell.")
+        rest = cells[i + 1:]
+        prompt = next((_source(c) for c in rest if c.cell_type == "markdown"), "")
+        begin = next((k for k, c in enumerate(rest) if c.cell_type == "raw" and _source(c).strip() == "# BEGIN SOLUTION"), None)
+        end = next((k for k, c in enumerate(rest) if c.cell_type == "raw" and _source(c).strip() == "# END SOLUTION"), None)
+        answer = "\n\n".join(_source(c) for c in rest[begin + 1:end] if c.cell_type == "markdown") \
+            if begin is not None and end is not None else ""
+        if not prompt.strip() or not answer.strip():
+            raise ValueError(f"Written question {name} needs a markdown prompt and a model answer in markdown "
+                             "between # BEGIN SOLUTION and # END SOLUTION.")
+        found[name] = Written(name, float(config["points"]), prompt.strip(), answer.strip())
+    return found
+
+
+def written_answers(build: Build, nb) -> dict[str, str]:
+    """What a submitted notebook answers to each written question ("" where it is not answered).
+
+    The answer is the markdown between the question's prompt and otter's end-of-question marker; the
+    placeholder otter puts there counts as no answer. A question whose prompt is not found (a cell
+    deleted, another version of the assignment) has the answer "".
+
+    Parameters
+    ----------
+    build : Build
+    nb : NotebookNode
+        A submitted notebook.
+
+    Returns
+    -------
+    dict of str to str
+    """
+    cells = list(nb.get("cells", []))
+    out = {}
+    for q, w in build.manual.items():
+        first = w.prompt.splitlines()[0].strip()
+        start = next((i for i, c in enumerate(cells) if first and first in _source(c)), None)
+        parts = []
+        if start is not None:
+            for c in cells[start + 1:]:
+                text = _source(c)
+                if _MANUAL_END in text:
+                    break
+                if c.get("cell_type") == "markdown" and text.strip() != _PLACEHOLDER:
+                    parts.append(text.strip())
+        out[q] = "\n\n".join(p for p in parts if p)
+    return out
+
+
+_PLACEHOLDER = "_Type your answer here, replacing this text._"
 
 
 def assignment_version(student: nbformat.NotebookNode) -> str:

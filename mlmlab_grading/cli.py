@@ -59,6 +59,24 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _export_written(args, report) -> None:
+    """The written questions' answers for marking by hand (mlmlab_grading.written), if there are any."""
+    import nbformat
+
+    from mlmlab_grading import assign, written
+
+    try:
+        masters = Path(args.masters) if args.masters else assign.default_masters_dir()
+        master = assign.find_master(args.assignment, masters)
+        if not assign.written_questions(nbformat.read(master, as_version=4)):
+            return
+        build = assign.build(master)
+        _, notes = written.export(build, Path(args.submissions), Path(args.out))
+        report.notes += [written.summary(build, Path(args.out))] + [f"written answers: {n}" for n in notes]
+    except Exception as exc:  # the scores are written already; say what is missing
+        report.notes.append(f"written answers NOT exported: {exc}")
+
+
 def main(argv=None) -> int:
     """Run the command; returns the exit code (0 all graded, 1 some not graded, 2 not started)."""
     try:
@@ -74,6 +92,7 @@ def main(argv=None) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     book = report.graded
+    _export_written(args, report)
     if args.lms:
         from mlmlab_grading.export import ExportError, lms_csv
 

@@ -5,6 +5,10 @@
     python tools/make_exercises.py --bundle build/autograder
                                               # also write otter's autograder folders and zips
                                               # (for `otter grade` with Docker, or Gradescope)
+    python tools/make_exercises.py --worked _build/worked
+                                              # also write the worked-solutions view of every master
+                                              # (solutions, model answers, explanations; no tests):
+                                              # publish it after the deadline
 
 Each master ``solutions/NN_slug.ipynb`` goes through ``otter assign`` (otter-grader,
 pinned in constraints.txt) in a private temporary folder; the student notebook it
@@ -95,10 +99,27 @@ def bundle(masters_dir: Path, out_dir: Path) -> list[Path]:
     return made
 
 
+def worked(masters_dir: Path, out_dir: Path) -> list[Path]:
+    """The worked-solutions view of every master (mlmlab_grading.worked), one notebook each."""
+    import nbformat
+
+    from mlmlab_grading.worked import worked_notebook
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made = []
+    for master in _assign.list_masters(masters_dir):
+        target = out_dir / master.name
+        target.write_text(nbformat.writes(worked_notebook(nbformat.read(master, as_version=4))) + "\n",
+                          encoding="utf-8")
+        made.append(target)
+    return made
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--check", action="store_true", help="report drift, write nothing")
     p.add_argument("--bundle", metavar="DIR", help="also write otter's autograder output to DIR")
+    p.add_argument("--worked", metavar="DIR", help="also write the worked-solutions view of every master to DIR")
     p.add_argument("--masters", default=str(MASTERS_DIR), help="folder of masters")
     p.add_argument("--exercises", default=str(EXERCISES_DIR), help="folder of student notebooks")
     args = p.parse_args(argv)
@@ -117,6 +138,9 @@ def main(argv=None) -> int:
     if args.bundle:
         for folder in bundle(masters, Path(args.bundle)):
             print(f"Autograder bundle: {folder}")
+    if args.worked:
+        made = worked(masters, Path(args.worked))
+        print(f"Wrote {len(made)} worked-solutions notebook(s) to {args.worked} (publish after the deadline)")
     return 0
 
 
