@@ -60,8 +60,17 @@ DENSE_LIMIT = 6000
 #: Designs whose Schur complement costs at most this many flops (J·t·q_r²) are handled with dense arrays.
 SMALL_FLOPS = 2_000_000
 
+#: Elements of the dense pieces the conditional variances are computed in (2e6 doubles: 16 MB).
+CHUNK = 2_000_000
+
 #: θ is optimised by L-BFGS-B as θ / STEP_SCALE (its first step, of unit length, is then 0.3 long in θ).
 STEP_SCALE = 0.3
+
+#: L-BFGS-B's stopping rule (its optimum must then pass :func:`fit`'s convergence test, after Newton steps).
+LBFGS_OPTIONS = {"ftol": 1e-12, "gtol": 1e-6, "maxiter": 5000}
+
+#: Newton steps from the convergence test's gradient and Hessian tried before a second optimizer is run.
+NEWTON_STEPS = 3
 
 #: lme4's ``isSingular`` tolerance on the diagonal of the relative covariance factor.
 SINGULAR_TOL = 1e-4
@@ -459,7 +468,7 @@ class PLS:
         if self.qr:
             AinvB = f["AinvB"]
             rows = J * t
-            chunk = max(1, int(2e7 // max(self.qr, 1)))
+            chunk = max(1, int(CHUNK // max(self.qr, 1)))
             # (A⁻¹B) S⁻¹ (A⁻¹B)ᵀ, diagonal blocks only, in chunks of rows
             for lo in range(0, rows, chunk * t):
                 hi = min(rows, lo + chunk * t)
@@ -484,7 +493,7 @@ class PLS:
         out = []
         for k, off, J, t in self.r_layout:
             blocks = np.empty((J, t, t))
-            chunk = max(1, int(2e7 // max(self.qr, 1)) // t)
+            chunk = max(1, int(CHUNK // max(self.qr, 1)) // t)
             for lo in range(0, J, chunk):
                 hi = min(J, lo + chunk)
                 E = np.zeros((self.qr, (hi - lo) * t))
@@ -599,7 +608,7 @@ def _fit(design, *, reml, start, condvar, tol):
             # sign on the way (the result is put back on lme4's side of the bound); the scale keeps L-BFGS-B's first
             # step, of unit length, from jumping onto θ = 0, where the slope of an even function vanishes
             res = optimize.minimize(lambda z: pls.deviance(z * STEP_SCALE), x / STEP_SCALE, method="L-BFGS-B",
-                                    options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 5000})
+                                    options=LBFGS_OPTIONS)
             res.x = res.x * STEP_SCALE
         elif method == "COBYQA":
             res = optimize.minimize(pls.deviance, x, method="COBYQA",
@@ -617,12 +626,18 @@ def _fit(design, *, reml, start, condvar, tol):
 
     best = run("L-BFGS-B", "L-BFGS-B", x0)
     ok, step = _certify(pls, best[1], best[2], tol)
+    for _ in range(NEWTON_STEPS):  # an optimum L-BFGS-B left a little short: Newton steps from the test's H and g
+        if ok or step is None:
+            break
+        value = pls.deviance(step)
+        if not value < best[2]:
+            break
+        best = (best[0] + " + Newton", step, value)
+        ok, step = _certify(pls, best[1], best[2], tol)
     if not ok or at_bound(best[1]):
         # hard: a boundary (singular) optimum may be a corner L-BFGS-B ran into after a long first step, or a
         # saddle; a trust-region method from the same start (lme4's BOBYQA's successor), then L-BFGS-B from
         # the better optimum, gives a second opinion
-        if step is not None and pls.deviance(step) < best[2]:
-            best = ("L-BFGS-B + Newton step", step, pls.deviance(step))
         second = run("COBYQA", "COBYQA", x0)
         polished = run("COBYQA → L-BFGS-B", "L-BFGS-B", second[1])
         best = min((best, second, polished), key=lambda r: r[2])
