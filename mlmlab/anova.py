@@ -12,7 +12,8 @@ averaged over the other variable's levels, not at its reference level. lmerTest 
 full indicator coding of each term (every level, ``model.matrix(~ 0 + term)``), maps it onto X, and makes the
 columns of each term orthogonal to those of the terms that contain it (a term containing a numeric variable
 only contains terms with the same numeric variables: ``Sector`` is tested at ``cses`` = 0). The same is done
-here, on the design's own columns.
+here, on the design's own columns, in treatment coding, and mapped onto the model's coding: ``C(x, Sum)`` gives
+the same tests.
 
 Not to be confused with :func:`mlmlab.compare` (lme4's ``anova(m1, m2)``): a likelihood-ratio test of two
 models.
@@ -54,8 +55,7 @@ def anova(result, ddf: str = "satterthwaite") -> pd.DataFrame:
     Raises
     ------
     MlmlabInputError
-        An unknown ``ddf``; ``"kenward-roger"`` for an ML fit; factors coded other than by treatment contrasts
-        (patsy's default), for which the Type III hypotheses are not built here.
+        An unknown ``ddf``; ``"kenward-roger"`` for an ML fit.
 
     Examples
     --------
@@ -118,10 +118,12 @@ def type3_hypotheses(result) -> dict:
     cols = {t.name(): list(range(len(names)))[slices[t.name()]] for t in terms}
     if len(names) <= 1 or len(terms) <= 1:  # lmerTest: one term is tested on its own columns
         return {name: pd.DataFrame(np.eye(len(names))[c], columns=names) for name, c in cols.items()}
+    # Built in treatment coding; a model coded otherwise (C(x, Sum), ...) gets them mapped onto its own columns.
+    Xt = design.treatment_X()
     full = [np.ones((len(X), 1))] if "Intercept" in slices else []
     full += [design.full_term_columns(t.name()) for t in terms]
     rdX = np.hstack(full)
-    L = _zapsmall(np.linalg.lstsq(X, rdX, rcond=None)[0].T)  # rows: full columns, columns: X's columns
+    L = _zapsmall(np.linalg.lstsq(Xt, rdX, rcond=None)[0].T)  # rows: full columns, columns: Xt's columns
     numeric = {f for t in terms for f in t.factors if info.factor_infos[f].type == "numerical"}
     variables = {t.name(): set(t.factors) for t in terms}
 
@@ -134,26 +136,28 @@ def type3_hypotheses(result) -> dict:
         if containing:
             A, Y = L[:, containing], L[:, cols[t.name()]]
             L[:, cols[t.name()]] = _zapsmall(Y - A @ np.linalg.lstsq(A, Y, rcond=None)[0])
-    L = L[_matching_columns(X, rdX, result)]
+    L = L[_matching_columns(Xt, rdX, result)]
+    to_model = None if np.array_equal(Xt, X) else _zapsmall(np.linalg.lstsq(Xt, X, rcond=None)[0])
     out = {}
     for name in cols:
         Lt = L[:, cols[name]].T
-        out[name] = pd.DataFrame(Lt[np.abs(Lt).sum(axis=1) > 1e-8] + 0.0, columns=names)  # + 0.0: no -0.0
+        Lt = Lt[np.abs(Lt).sum(axis=1) > 1e-8]
+        out[name] = pd.DataFrame((Lt if to_model is None else Lt @ to_model) + 0.0, columns=names)  # no -0.0
     return out
 
 
-def _matching_columns(X, rdX, result) -> list:
-    """The column of the full coding that equals each column of X (X is a selection of them under treatment
-    coding, the only coding handled here)."""
+def _matching_columns(Xt, rdX, result) -> list:
+    """The column of the full coding that equals each column of the treatment-coded X (a selection of them)."""
     out = []
-    for j in range(X.shape[1]):
-        hits = np.flatnonzero(np.all(np.isclose(rdX, X[:, [j]], rtol=0, atol=1e-12), axis=0))
+    for j in range(Xt.shape[1]):
+        hits = np.flatnonzero(np.all(np.isclose(rdX, Xt[:, [j]], rtol=0, atol=1e-12), axis=0))
         if len(hits) == 0:
             raise argument_error(
-                "anova", "result", "a model whose factors use treatment contrasts (patsy's default)", result,
-                detail=f"the column {result.fixed.index[j]!r} is not an indicator of one level (times its numeric "
-                       "variables)",
-                fix="Refit without C(x, Sum) or other codings: the Type III tests do not depend on the coding.")
+                "anova", "result", "a model whose fixed-effect columns are indicators of levels times numeric "
+                "variables", result,
+                detail=f"the column {result.fixed.index[j]!r} is not one of them in treatment coding",
+                fix="Type III hypotheses are built as lmerTest builds them; test this term with a contrast "
+                    "instead: mlmlab.satterthwaite(m, contrasts=...).")
         out.append(int(hits[0]))
     return out
 

@@ -228,6 +228,25 @@ class ModelDesign:
                                 term_codings=OrderedDict([(found, [coding])]))
         return np.asarray(patsy.build_design_matrices([info], self.frame, NA_action="raise")[0], dtype=float)
 
+    def treatment_X(self) -> np.ndarray:
+        """X with each categorical variable coded as R's ``contr.treatment`` would (the first level the reference
+        where the model codes it by fewer columns than levels, every level otherwise), whatever ``C(x, ...)``
+        asked for: the same column space as X. lmerTest builds Type III hypotheses in this coding and maps them
+        onto the model's own (:func:`mlmlab.anova`)."""
+        codings = OrderedDict()
+        for term, subterms in self.x_info.term_codings.items():
+            codings[term] = []
+            for sub in subterms:
+                contrasts = {}
+                for f, cm in sub.contrast_matrices.items():
+                    k, c = cm.matrix.shape
+                    levels = self.x_info.factor_infos[f].categories
+                    contrasts[f] = patsy.ContrastMatrix(np.eye(k)[:, k - c:], [f"[T.{v}]" for v in levels[k - c:]])
+                codings[term].append(patsy.design_info.SubtermInfo(sub.factors, contrasts, sub.num_columns))
+        info = patsy.DesignInfo(list(self.x_info.column_names), factor_infos=self.x_info.factor_infos,
+                                term_codings=codings)
+        return np.asarray(patsy.build_design_matrices([info], self.frame, NA_action="raise")[0], dtype=float)
+
     def codes_new(self, block: RandomBlock, newdata: pd.DataFrame) -> np.ndarray:
         """Level of every new row in ``block.levels``; -1 for a group the model has not seen.
 
