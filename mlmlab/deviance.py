@@ -16,12 +16,14 @@ it and :func:`mlmlab.confint` profiles it.
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
+from scipy import linalg, sparse
 from scipy.sparse import linalg as sparse_linalg
 
 from mlmlab._linalg import psd_cholesky
 
 __all__ = ["Deviance"]
+
+DENSE_MAX = 150  # random effects (q) up to which P = I + ΛᵀZᵀZΛ is factorised densely
 
 
 class Deviance:
@@ -122,31 +124,46 @@ class Deviance:
         self.ZtZ = (Z.T @ Z).tocsc()
         self.ZtX = np.asarray(Z.T @ self.X)
         self.Zty = np.asarray(Z.T @ self.y).ravel()
-
-    def Lambda(self, theta: np.ndarray):
-        """Λ(θ): block diagonal, I_J ⊗ Λ_k for each block (sparse, q × q)."""
-        rows, cols, vals, start = [], [], [], 0
+        # Λ's pattern, once: entry k of Λ is θ[lam_theta[k]] at (lam_rows[k], lam_cols[k])
+        rows, cols, which, start = [], [], [], 0
         for (offset, J, t), (r, c) in zip(self.lam_pattern, self.tri):
-            lam = np.zeros((t, t))
-            lam[r, c] = theta[start:start + len(r)]
-            start += len(r)
             base = offset + np.arange(J)[:, None] * t
             rows.append((base + r[None, :]).ravel())
             cols.append((base + c[None, :]).ravel())
-            vals.append(np.tile(lam[r, c], J))
-        return sparse.csc_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                                shape=(self.q, self.q))
+            which.append(np.tile(start + np.arange(len(r)), J))
+            start += len(r)
+        self.lam_rows, self.lam_cols, self.lam_theta = (np.concatenate(a) for a in (rows, cols, which))
+        self._ZtZ_dense = self.ZtZ.toarray() if self.q <= DENSE_MAX else None
+
+    def Lambda(self, theta: np.ndarray):
+        """Λ(θ): block diagonal, I_J ⊗ Λ_k for each block (sparse, q × q)."""
+        vals = np.asarray(theta, dtype=float)[self.lam_theta]
+        return sparse.csc_array((vals, (self.lam_rows, self.lam_cols)), shape=(self.q, self.q))
+
+    def _solver(self, theta: np.ndarray):
+        """(log|P|, solve, WᵀX, Wᵀy) for P = I + ΛᵀZᵀZΛ and W = ZΛ: a dense Cholesky when q is small (a sparse
+        matrix's bookkeeping would cost more than the arithmetic), else a sparse LU (P is block diagonal for
+        nested groups)."""
+        vals = np.asarray(theta, dtype=float)[self.lam_theta]
+        if self._ZtZ_dense is not None:
+            Lam = np.zeros((self.q, self.q))
+            Lam[self.lam_rows, self.lam_cols] = vals
+            P = Lam.T @ self._ZtZ_dense @ Lam
+            P[np.diag_indices_from(P)] += 1.0
+            factor = linalg.cho_factor(P, lower=True, check_finite=False)
+            logdet = 2.0 * float(np.sum(np.log(np.diag(factor[0]))))
+            return logdet, lambda rhs: linalg.cho_solve(factor, rhs, check_finite=False), Lam.T @ self.ZtX, \
+                Lam.T @ self.Zty
+        Lam = sparse.csc_array((vals, (self.lam_rows, self.lam_cols)), shape=(self.q, self.q))
+        P = (Lam.T @ self.ZtZ @ Lam).tocsc() + sparse.identity(self.q, format="csc")
+        lu = sparse_linalg.splu(P)
+        logdet = float(np.sum(np.log(np.abs(lu.U.diagonal()))))
+        return logdet, lu.solve, np.asarray(Lam.T @ self.ZtX), np.asarray(Lam.T @ self.Zty).ravel()
 
     def pieces(self, theta: np.ndarray):
         """(log|I + ΛᵀZᵀZΛ|, A = σ²XᵀV⁻¹X, penalised residual sum of squares), from the stored cross-products."""
-        Lam = self.Lambda(theta)
-        WtX = np.asarray(Lam.T @ self.ZtX)
-        Wty = np.asarray(Lam.T @ self.Zty).ravel()
-        P = (Lam.T @ self.ZtZ @ Lam).tocsc() + sparse.identity(self.q, format="csc")
-        # P is sparse (block diagonal for nested groups): a sparse LU is far cheaper than a dense Cholesky.
-        lu = sparse_linalg.splu(P)
-        logdet = float(np.sum(np.log(np.abs(lu.U.diagonal()))))
-        PX, Py = lu.solve(WtX), lu.solve(Wty)
+        logdet, solve, WtX, Wty = self._solver(theta)
+        PX, Py = solve(WtX), solve(Wty)
         A = self.XtX - WtX.T @ PX
         b = self.Xty - WtX.T @ Py
         c = self.yty - Wty @ Py
@@ -160,6 +177,16 @@ class Deviance:
         dev = logdet + prss / sigma2 + self.n * np.log(2 * np.pi * sigma2)
         if self.reml:
             dev += np.linalg.slogdet(A)[1] - self.p * np.log(2 * np.pi * sigma2)
+        return float(dev)
+
+    def profiled(self, theta: np.ndarray) -> float:
+        """−2 log-likelihood at θ with σ profiled out too (σ̂² = r²/n for ML, r²/(n − p) for REML), as lme4's
+        ``devfun``: the minimum of :meth:`deviance` over σ, at one evaluation's cost."""
+        logdet, A, prss = self.pieces(np.asarray(theta, dtype=float))
+        dof = self.n - self.p if self.reml else self.n
+        dev = logdet + dof * (1.0 + np.log(2 * np.pi * max(prss, 1e-300) / dof))
+        if self.reml:
+            dev += np.linalg.slogdet(A)[1]
         return float(dev)
 
     def cov_beta(self, phi: np.ndarray) -> np.ndarray:

@@ -148,7 +148,7 @@ def _minimise(f, x0, bounds):
         return value if np.isfinite(value) else 1e12
 
     res = optimize.minimize(safe, x0, method="L-BFGS-B", bounds=bounds,
-                            options={"ftol": 1e-12, "gtol": 1e-8, "maxiter": 500})
+                            options={"ftol": 1e-11, "gtol": 1e-7, "maxiter": 500})
     return res.x, float(res.fun)
 
 
@@ -201,48 +201,67 @@ def _profile_intervals(result, level: float) -> np.ndarray:
             return d - d_min - crit
 
         lo_b, hi_b = bounds[k]
-        low = _root(zeta, v_hat[k], lo_b if lo_b is not None else -np.inf, down=True)
+        low = _root(zeta, v_hat[k], lo_b if lo_b is not None else -np.inf, down=True, crit=crit)
         state["x"] = v_hat[others].copy()
-        high = _root(zeta, v_hat[k], hi_b if hi_b is not None else np.inf, down=False)
+        high = _root(zeta, v_hat[k], hi_b if hi_b is not None else np.inf, down=False, crit=crit)
         out.append((low, high))
     # fixed effects: hold gamma_j at a value by moving it into the outcome
     X = dev.X
     beta_hat = ml.fixed["estimate"].to_numpy(dtype=float)
     se = ml.fixed["se"].to_numpy(dtype=float)
-    phi_bounds = []
-    for rows, cols in dev.tri:
-        for i, j in zip(rows, cols):
-            phi_bounds.append((0.0, None) if i == j else (None, None))
-    phi_bounds.append((1e-8, None))
+    # (σ is profiled out analytically here: the minimum over θ alone)
+    root_crit_se = np.sqrt(crit)  # the Wald limit is the first guess
+    theta_bounds = [(0.0, None) if i == j else (None, None) for rows, cols in dev.tri for i, j in zip(rows, cols)]
     for j in range(X.shape[1]):
         keep = [c for c in range(X.shape[1]) if c != j]
-        state = {"x": dev.phi_hat.copy()}
+        state = {"x": dev.phi_hat[:-1].copy()}
 
         def zeta(value):
             d_j = Deviance(ml.design, reml=False, X=X[:, keep], y=dev.y - value * X[:, j])
-            x, d = _minimise(d_j.deviance, state["x"], phi_bounds)
+            x, d = _minimise(d_j.profiled, state["x"], theta_bounds)
             state["x"] = x
             return d - d_min - crit
 
-        low = _root(zeta, beta_hat[j], -np.inf, down=True, step=se[j])
-        state["x"] = dev.phi_hat.copy()
-        high = _root(zeta, beta_hat[j], np.inf, down=False, step=se[j])
+        low = _root(zeta, beta_hat[j], -np.inf, down=True, crit=crit, step=root_crit_se * se[j])
+        state["x"] = dev.phi_hat[:-1].copy()
+        high = _root(zeta, beta_hat[j], np.inf, down=False, crit=crit, step=root_crit_se * se[j])
         out.append((low, high))
     return np.array(out, dtype=float)
 
 
-def _root(zeta, at, limit, *, down, step=None):
-    """The value between ``at`` and ``limit`` where zeta crosses 0 (zeta(at) < 0); the limit if it never does."""
+def _root(zeta, at, limit, *, down, crit, step=None):
+    """The value between ``at`` and ``limit`` where the profile reaches the cut-off; the limit if it never does.
+
+    ``zeta(x)`` is the profiled deviance at x minus its minimum minus ``crit`` (negative at ``at``). The search
+    runs on lme4's signed square-root scale, √(deviance − minimum) − √crit, which is close to linear in x (exactly
+    so for a fixed effect with known variances): each step extrapolates the line through the last two points
+    (at most four times as far as the last step), and Brent's method finishes in the bracket found.
+    """
     sign = -1.0 if down else 1.0
-    if np.isfinite(limit):
-        if zeta(limit) <= 0:
-            return float(limit)
-        return float(optimize.brentq(zeta, limit, at) if down else optimize.brentq(zeta, at, limit))
+    root_crit = np.sqrt(crit)
+
+    def r(x):
+        return np.sqrt(max(zeta(x) + crit, 0.0)) - root_crit
+
     h = step if step is not None else max(abs(at), 1e-3) * 0.5
-    far = at + sign * h
-    while zeta(far) < 0:
-        h *= 2
-        far = at + sign * h
-        if h > 1e8:
+    x0, r0 = at, -root_crit
+    x1 = at + sign * h
+    for _ in range(100):
+        if np.isfinite(limit) and sign * (x1 - limit) >= 0:
+            x1 = limit
+        r1 = r(x1)
+        if r1 >= 0:
+            break
+        if x1 == limit:
+            return float(limit)
+        last = x1 - x0
+        slope = (r1 - r0) / last
+        ahead = -r1 / slope if slope * sign > 0 else 4 * last  # the line's root, or further if the line won't do
+        ahead = float(np.clip(abs(ahead), 0.1 * abs(last), 4 * abs(last)))
+        x0, r0, x1 = x1, r1, x1 + sign * ahead
+        if abs(x1 - at) > 1e8 * max(h, 1.0):
             return float(sign * np.inf)
-    return float(optimize.brentq(zeta, far, at) if down else optimize.brentq(zeta, at, far))
+    else:
+        return float(sign * np.inf)
+    lo, hi = (x1, x0) if down else (x0, x1)
+    return float(optimize.brentq(r, lo, hi, xtol=1e-5 * h, rtol=1e-8))
