@@ -65,3 +65,21 @@ def test_make_exercises_writes_the_view(tmp_path):
     first = made[0].read_text()
     tool.worked(masters, tmp_path / "worked")
     assert made[0].read_text() == first  # byte-stable
+
+
+@pytest.mark.parametrize("master", MASTERS, ids=lambda p: p.stem[:2])
+def test_every_question_says_why(master):
+    """Each question graded by tests carries an explanation; a written question, its model answer."""
+    import yaml
+
+    current, explained, graded = None, set(), []
+    for cell in nbformat.read(master, as_version=4).cells:
+        src = _source(cell)
+        if cell.cell_type == "raw" and src.startswith("# BEGIN QUESTION"):
+            config = yaml.safe_load(src.split("\n", 1)[1])
+            current = config["name"]
+            if not config.get("manual"):
+                graded.append(current)
+        elif is_explanation(cell):
+            explained.add(current)
+    assert graded and set(graded) <= explained, sorted(set(graded) - explained)
