@@ -630,24 +630,42 @@ def _lambda(des, theta):
     return lam
 
 
+def _shrinkage_q2(des, theta):
+    """H_j = Λ M_j⁻¹ Λᵀ and Σ_j log|M_j|, M_j = ΛᵀA_jΛ + I, written out for two random effects per group.
+
+    Λ = [[θ0, 0], [θ1, θ2]] (lme4's column-by-column order); the closed forms replace stacks of 2 × 2 matrix
+    products, which numpy runs one tiny matrix at a time.
+    """
+    t0, t1, t2 = (theta[:, k, None] for k in range(3))  # (K, 1)
+    a00, a01, a11 = des.A[None, :, 0, 0], des.A[None, :, 0, 1], des.A[None, :, 1, 1]  # (1, J)
+    m00 = a00 * t0 * t0 + 2.0 * a01 * t0 * t1 + a11 * t1 * t1 + 1.0
+    m01 = t2 * (a01 * t0 + a11 * t1)
+    m11 = a11 * t2 * t2 + 1.0
+    det = m00 * m11 - m01 * m01  # (K, J)
+    i00, i01, i11 = m11 / det, -m01 / det, m00 / det
+    h00 = t0 * t0 * i00
+    h01 = t0 * (t1 * i00 + t2 * i01)
+    h11 = t1 * t1 * i00 + 2.0 * t1 * t2 * i01 + t2 * t2 * i11
+    H = np.empty(det.shape + (2, 2))
+    H[..., 0, 0], H[..., 0, 1], H[..., 1, 0], H[..., 1, 1] = h00, h01, h01, h11
+    return H, np.sum(np.log(det), axis=1)
+
+
 def _pieces_general(des, resp, theta, idx):
     """As :func:`_pieces_q1` for q ≥ 2: H_j = Λ M_j⁻¹ Λᵀ carries each group's shrinkage."""
     Xty, yty, c = resp
     p, q, J = des.p, des.q, des.J
     K = theta.shape[0]
-    lam = _lambda(des, theta)  # (K, q, q)
-    lamT = np.swapaxes(lam, 1, 2)
-    M = lamT[:, None] @ des.A[None] @ lam[:, None]  # (K, J, q, q)
-    M[..., np.arange(q), np.arange(q)] += 1.0
     if q == 2:
-        m00, m01, m11 = M[..., 0, 0], M[..., 0, 1], M[..., 1, 1]
-        det = m00 * m11 - m01 * m01
-        Minv = np.stack([np.stack([m11, -m01], -1), np.stack([-m01, m00], -1)], -2) / det[..., None, None]
-        logdet = np.sum(np.log(det), axis=1)
+        H, logdet = _shrinkage_q2(des, theta)
     else:
+        lam = _lambda(des, theta)  # (K, q, q)
+        lamT = np.swapaxes(lam, 1, 2)
+        M = lamT[:, None] @ des.A[None] @ lam[:, None]  # (K, J, q, q)
+        M[..., np.arange(q), np.arange(q)] += 1.0
         Minv = np.linalg.inv(M)
         logdet = np.sum(np.linalg.slogdet(M)[1], axis=1)
-    H = lam[:, None] @ Minv @ lamT[:, None]  # (K, J, q, q)
+        H = lam[:, None] @ Minv @ lamT[:, None]  # (K, J, q, q)
     cc = c[idx]  # (K, J, q)
     Hc = np.einsum("kjab,kjb->kja", H, cc)
     if des.batched:
