@@ -25,6 +25,8 @@ from mlmlab_grading import sandbox as _sandbox
 __all__ = ["grade", "run", "Report", "GradingError", "GRADEBOOK_COLUMNS", "STATUSES", "NOT_GRADED"]
 
 GRADEBOOK_COLUMNS = ["student", "assignment", "score", "max_score", "status"]
+# Points of the written questions (marked by hand, not in score): a column of assignments that have them.
+WRITTEN_PENDING = "written_pending"
 STATUSES = ("ok", "error", "timeout", "invalid", "wrong_assignment", "failed")
 # Statuses of submissions that could not be graded: the command exits non-zero when one occurs.
 NOT_GRADED = ("invalid", "wrong_assignment", "failed")
@@ -476,6 +478,8 @@ def _feedback(student, b: _assign.Build, graded: dict, score) -> str:
             if case["message"]:
                 lines.append(f"      {case['message'][:500]}")
         lines.append("")
+    for q, w in b.manual.items():
+        lines.append(f"{q}: {_fmt(w.points)} points, a written answer marked by hand: pending (not in the score above)")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -508,9 +512,16 @@ def _version_notes(b: _assign.Build, graded: list[dict]) -> list[str]:
 def _row(b: _assign.Build, graded: dict) -> dict:
     results = graded["results"] or {}
     per_q = {q: float(results[q]["score"]) if q in results else 0.0 for q in b.questions}
-    return {"student": graded["student"], "assignment": b.name, "score": round(sum(per_q.values()), 4),
-            "max_score": round(b.max_score, 4), "status": graded["status"],
-            **{q: round(v, 4) for q, v in per_q.items()}}
+    row = {"student": graded["student"], "assignment": b.name, "score": round(sum(per_q.values()), 4),
+           "max_score": round(b.max_score, 4), "status": graded["status"],
+           **{q: round(v, 4) for q, v in per_q.items()}}
+    if b.manual:
+        row[WRITTEN_PENDING] = round(b.manual_points, 4)
+    return row
+
+
+def _columns(b: _assign.Build) -> list[str]:
+    return GRADEBOOK_COLUMNS + b.questions + ([WRITTEN_PENDING] if b.manual else [])
 
 
 def _read_previous(out: Path, name: str) -> pd.DataFrame | None:
@@ -546,7 +557,7 @@ def _backup(out: Path) -> Path:
 
 
 def _merge(old: pd.DataFrame | None, new: pd.DataFrame, b: _assign.Build) -> pd.DataFrame:
-    columns = GRADEBOOK_COLUMNS + b.questions
+    columns = _columns(b)
     if old is not None:
         columns += [c for c in old.columns if c not in columns]
         kept = old[~old["student"].isin(set(new["student"]))]
@@ -692,7 +703,7 @@ def run(assignment, submissions, out, *, masters=None, time_limit=600, cell_time
         shutil.rmtree(scratch_root, ignore_errors=True)
     rows = [_row(b, g) for g in graded]
     notes += _version_notes(b, graded)
-    new = pd.DataFrame(rows, columns=GRADEBOOK_COLUMNS + b.questions)
+    new = pd.DataFrame(rows, columns=_columns(b))
     new = new.sort_values("student", kind="stable").reset_index(drop=True)
     book = _merge(previous, new, b)
     if previous is not None:
@@ -765,7 +776,9 @@ def grade(assignment, submissions, out, *, masters=None, time_limit=600, cell_ti
     -------
     pandas.DataFrame
         The whole gradebook: ``student, assignment, score, max_score, status`` and one column of
-        points per question, one row per student sorted by student. ``status`` is ``ok``,
+        points per question graded by tests, then, for an assignment with written questions, their
+        points in ``written_pending`` (marked by hand, not in ``score``; see :mod:`mlmlab_grading.written`),
+        one row per student sorted by student. ``status`` is ``ok``,
         ``error`` (a cell raised, the kernel died or printed too much), ``timeout`` (a cell or
         the whole notebook ran out of time), ``invalid`` (not a readable notebook),
         ``wrong_assignment`` (a notebook of another assignment) or ``failed`` (the grader could

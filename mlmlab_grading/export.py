@@ -36,9 +36,9 @@ class ExportError(ValueError):
 
 
 def _questions(book: pd.DataFrame) -> list[str]:
-    from mlmlab_grading.core import GRADEBOOK_COLUMNS
+    from mlmlab_grading.core import GRADEBOOK_COLUMNS, WRITTEN_PENDING
 
-    return [c for c in book.columns if c not in GRADEBOOK_COLUMNS]
+    return [c for c in book.columns if c not in GRADEBOOK_COLUMNS and c != WRITTEN_PENDING]
 
 
 def _read_roster(roster) -> pd.DataFrame:

@@ -99,9 +99,23 @@ def test_the_export_command(build, tmp_path):
 @pytest.mark.parametrize("master", assign.list_masters(REPO / "solutions"), ids=lambda p: p.stem[:2])
 def test_the_course_written_questions_have_points_and_a_model_answer_that_does_not_leak(master):
     questions = assign.written_questions(nbformat.read(master, as_version=4))
+    assert questions, f"{master.stem} has no written question"
     exercise = (REPO / "exercises" / master.name).read_text(encoding="utf-8")
     for w in questions.values():
         assert w.points > 0
         for line in (ln.strip() for ln in w.model_answer.splitlines()):
             if len(line) >= 25:
                 assert line not in exercise, f"{master.stem} {w.name}: the model answer leaks: {line}"
+
+
+def test_the_gradebook_and_the_feedback_show_the_written_points_as_pending(build):
+    from mlmlab_grading import core, export
+
+    graded = {"student": "ada", "status": "ok", "results": {}, "events": []}
+    row = core._row(build, graded)
+    assert row["score"] == 0.0 and row["max_score"] == 5.0 and row[core.WRITTEN_PENDING] == 2.0
+    book = pd.DataFrame([row], columns=core._columns(build))
+    assert list(book.columns)[-1] == core.WRITTEN_PENDING
+    assert export._questions(book) == ["q1", "q2", "q3"]  # class statistics leave the pending points out
+    feedback = core._feedback("ada", build, graded, 0.0)
+    assert "q4: 2 points, a written answer marked by hand: pending" in feedback
