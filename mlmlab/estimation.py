@@ -1,4 +1,5 @@
-"""Estimate a model design: guarded optimisation with statsmodels' ``MixedLM``, started by the engine.
+"""Estimate a model design: guarded optimisation with statsmodels' ``MixedLM``, started by the engine, or, for
+several grouping factors (crossed or nested), lme4's penalised least squares (:mod:`mlmlab.pls`).
 
 :func:`estimate` takes a :class:`mlmlab.design.ModelDesign` and returns an :class:`Estimate` (the
 statsmodels result, the block covariances on the user's scale and a record of every optimizer run).
@@ -29,12 +30,12 @@ import pandas as pd
 from scipy import sparse
 from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams, VCSpec
 
-from mlmlab import engine
+from mlmlab import engine, pls
 from mlmlab._checks import argument_error
 from mlmlab.design import ModelDesign, unsupported
 from mlmlab.exceptions import ConvergenceWarning, FitError
 
-__all__ = ["Control", "Estimate", "estimate", "statsmodels_model", "LLF_TOLERANCE", "OPTIMIZERS"]
+__all__ = ["Control", "Estimate", "estimate", "statsmodels_model", "statsmodels_fit", "LLF_TOLERANCE", "OPTIMIZERS"]
 
 #: Converged optimizers whose log-likelihoods differ by more than this disagree.
 LLF_TOLERANCE = 0.01
@@ -64,6 +65,13 @@ class Control:
         Finish the best run (and any converged run that stopped short) with a tight BFGS step.
     llf_tolerance : float
         Converged runs whose log-likelihoods differ by more than this disagree.
+    engine : {"statsmodels", "auto", "pls"}
+        Who fits the model. ``"statsmodels"`` (default): the guarded statsmodels runs above. ``"pls"``:
+        :mod:`mlmlab.pls`, lme4's penalised least squares with a sparse Schur-complement factorisation and its
+        own guard (a convergence test, a second optimizer for boundary or failed optima), for every design; far
+        faster for crossed and nested designs (``m.statsmodels`` is then statsmodels' fit of the same model, made
+        on first use). ``"auto"``: ``"pls"`` for designs with several grouping factors, ``"statsmodels"`` for one.
+        (``optimizers``, ``engine_start`` and ``polish`` apply to statsmodels only.)
 
     Examples
     --------
@@ -72,12 +80,16 @@ class Control:
     ...         control=Control(optimizers=(("lbfgs",), ("bfgs",)), engine_start=False))
     >>> m.optimizer.startswith(("lbfgs", "bfgs"))
     True
+    >>> p = fit("diameter ~ 1 + (1 | plate) + (1 | sample)", datasets.load("penicillin"), control=Control(engine="pls"))
+    >>> round(p.llf, 4), p.optimizer   # lme4: -165.4303
+    (-165.4303, 'mlmlab.pls: L-BFGS-B')
     """
 
     optimizers: tuple = OPTIMIZERS
     engine_start: bool = True
     polish: bool = True
     llf_tolerance: float = LLF_TOLERANCE
+    engine: str = "statsmodels"
 
     def __post_init__(self):
         opts = self.optimizers
@@ -94,27 +106,89 @@ class Control:
         tol = self.llf_tolerance
         if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not np.isfinite(tol) or tol <= 0:
             raise argument_error("Control", "llf_tolerance", "a positive number", tol)
+        if self.engine not in ("auto", "pls", "statsmodels"):
+            raise argument_error("Control", "engine", "one of 'statsmodels', 'auto', 'pls'", self.engine)
 
 
 @dataclass
 class Estimate:
-    """What :func:`estimate` found: the statsmodels result, the block covariances and the search record."""
+    """What :func:`estimate` found: the statsmodels result or the :mod:`mlmlab.pls` fit, the block covariances and
+    the search record."""
 
-    statsmodels: object
+    statsmodels: object        # None when mlmlab.pls fitted the design (see statsmodels_fit)
     covariances: list          # one (q, q) covariance matrix per design block, on the data's scale
     optimizer: str
     converged: bool
     messages: list
     runs: list                 # (name, llf, converged, error) per optimizer run
+    pls: object = None         # the mlmlab.pls.PLSFit, when it fitted the design
+
+    @property
+    def beta(self) -> np.ndarray:
+        """Fixed effects, in the order of the design's X columns."""
+        return np.asarray(self.pls.beta if self.pls is not None else self.statsmodels.fe_params, dtype=float)
+
+    @property
+    def sigma2(self) -> float:
+        """Residual variance."""
+        return float(self.pls.sigma2 if self.pls is not None else self.statsmodels.scale)
+
+    @property
+    def llf(self) -> float:
+        """Log-likelihood (REML criterion × −½ for REML)."""
+        return float(self.pls.llf if self.pls is not None else self.statsmodels.llf)
 
 
 def estimate(design: ModelDesign, *, reml: bool, control: Control | None = None) -> Estimate:
     """Fit a design by guarded optimisation (see :func:`mlmlab.fit`, Notes)."""
     control = control or Control()
-    model, layout = statsmodels_model(design)
+    model, layout = statsmodels_model(design)  # also refuses what statsmodels (and so m.statsmodels) cannot express
+    if control.engine == "pls" or (control.engine == "auto" and len(design.factors) > 1):
+        return _pls_estimate(design, reml=reml)
     start = _start_values(design, layout, model, reml=reml) if control.engine_start else None
     sm_result, info = _guarded_fit(model, reml=reml, start_params=start, control=control)
     return Estimate(statsmodels=sm_result, covariances=_block_covariances(sm_result, layout), **info)
+
+
+def _pls_estimate(design: ModelDesign, *, reml: bool) -> Estimate:
+    """The design fitted by :func:`mlmlab.pls.fit`; a ConvergenceWarning when its optimum fails the convergence test."""
+    fit = pls.fit(design, reml=reml)
+    messages = []
+    if not fit.converged:
+        msg = ("The optimum found did not pass the convergence test (a Newton step from it would still lower the "
+               f"deviance by more than 1e-6; runs: {', '.join(r[0] for r in fit.runs)}). The numbers below are the "
+               "best attempt and may be wrong. Simplify the random effects, centre or rescale the predictors, or "
+               "check the data.")
+        warnings.warn(msg, ConvergenceWarning, stacklevel=4)
+        messages.append(msg)
+    runs = [(name, -0.5 * dev, conv, "") for name, dev, conv, _ in fit.runs]
+    return Estimate(statsmodels=None, covariances=[np.asarray(c, dtype=float) for c in fit.covariances],
+                    optimizer="mlmlab.pls: " + fit.optimizer, converged=fit.converged, messages=messages, runs=runs,
+                    pls=fit)
+
+
+def statsmodels_fit(design: ModelDesign, est: Estimate, *, reml: bool):
+    """statsmodels' fit of a design that :mod:`mlmlab.pls` fitted, started at the PLS optimum (one L-BFGS run;
+    the guarded runs if it fails). What ``MixedResult.statsmodels`` gives for such a model, on first use."""
+    model, layout = statsmodels_model(design)
+    fit = est.pls
+    names = list(model.exog_vc.names) if model.exog_vc is not None else []
+    cov_re, vcomp = None, np.zeros(len(names))
+    for source, cov in zip(layout.sources, fit.covariances):
+        if source[0] == "re":
+            cov_re = np.asarray(cov, dtype=float) / fit.sigma2
+        else:
+            vcomp[names.index(source[1])] = float(cov[0, 0]) / fit.sigma2
+    # a tiny floor keeps statsmodels' square-root parameterisation defined at a zero variance
+    vcomp = np.maximum(vcomp, 1e-8)
+    if cov_re is not None:
+        cov_re = cov_re + 1e-8 * np.eye(cov_re.shape[0])
+    start = MixedLMParams.from_components(fe_params=fit.beta, cov_re=cov_re, vcomp=vcomp).get_packed(
+        use_sqrt=model.use_sqrt, has_fe=False)
+    run = _run(model, ("lbfgs",), reml=reml, start_params=start)
+    if run.ok:
+        return run.result
+    return _guarded_fit(model, reml=reml, control=Control())[0]
 
 
 # --------------------------------------------------------------------------- statsmodels layout

@@ -60,6 +60,9 @@ DENSE_LIMIT = 6000
 #: Designs whose Schur complement costs at most this many flops (J·t·q_r²) are handled with dense arrays.
 SMALL_FLOPS = 2_000_000
 
+#: Schur complements from this size on are factorised with one BLAS thread (see :func:`fit`).
+BLAS_THREAD_LIMIT_FROM = 64
+
 #: Elements of the dense pieces the conditional variances are computed in (2e6 doubles: 16 MB).
 CHUNK = 2_000_000
 
@@ -578,13 +581,17 @@ def fit(design, *, reml: bool = True, start=None, condvar: bool = True, tol: flo
     """
     if not isinstance(reml, (bool, np.bool_)):
         raise argument_error("pls.fit", "reml", "True or False", reml, kind=TypeError)
-    with _one_blas_thread():
-        return _fit(design, reml=bool(reml), start=start, condvar=condvar, tol=tol)
+    pls = PLS(design, reml=bool(reml))
+    with _one_blas_thread(pls.qr >= BLAS_THREAD_LIMIT_FROM):
+        return _fit(pls, start=start, condvar=condvar, tol=tol)
 
 
-def _one_blas_thread():
-    """One BLAS thread for the fit: its matrices are small or sparse, and OpenBLAS's threads, on a busy machine,
-    can make a 200 × 200 Cholesky a hundred times slower (a no-op without threadpoolctl)."""
+def _one_blas_thread(needed: bool):
+    """One BLAS thread for the fit of a design with a Schur complement worth threading: its matrices are small or
+    sparse, and OpenBLAS's threads, on a busy machine, can make a 200 × 200 Cholesky a hundred times slower (a
+    no-op for smaller designs, where setting the limit would cost more than it saves, or without threadpoolctl)."""
+    if not needed:
+        return contextlib.nullcontext()
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with the course's environment
@@ -592,8 +599,7 @@ def _one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _fit(design, *, reml, start, condvar, tol):
-    pls = PLS(design, reml=reml)
+def _fit(pls, *, start, condvar, tol):
     x0 = pls.theta0 if start is None else np.asarray(start, dtype=float)
     if x0.shape != (pls.n_theta,) or not np.all(np.isfinite(x0)):
         raise argument_error("pls.fit", "start", f"a finite vector of length {pls.n_theta} (lme4's theta)", start)

@@ -89,8 +89,7 @@ def refit_outcomes(result, Y: np.ndarray, *, progress: bool = False) -> Refits:
             continue                                                  # sparse factor in statsmodels
         if not est.converged:
             continue
-        res = est.statsmodels
-        beta[i], sigma2[i], llf[i] = np.asarray(res.fe_params, dtype=float), float(res.scale), float(res.llf)
+        beta[i], sigma2[i], llf[i] = est.beta, est.sigma2, est.llf
         for k, cov in enumerate(est.covariances):
             covs[k][i] = cov
         ok[i] = True

@@ -17,7 +17,7 @@ from scipy import sparse, stats
 from mlmlab._checks import argument_error, check_data
 from mlmlab._linalg import psd_cholesky
 from mlmlab.design import NewDataError
-from mlmlab.estimation import estimate
+from mlmlab.estimation import estimate, statsmodels_fit
 
 __all__ = ["MixedResult"]
 
@@ -78,7 +78,8 @@ class MixedResult:
     control : mlmlab.Control or None
         The optimisation settings the fit was made with (None: the defaults).
     statsmodels : statsmodels MixedLMResults
-        The underlying statsmodels result, untouched.
+        The underlying statsmodels result, untouched. For a model fitted by :mod:`mlmlab.pls` (several grouping
+        factors), statsmodels' fit of the same model, made on first use from the PLS optimum.
 
     Examples
     --------
@@ -111,7 +112,9 @@ class MixedResult:
         self = cls.__new__(cls)
         self.design = design
         self.control = control
-        self.statsmodels = est.statsmodels
+        self._estimate = est
+        self._statsmodels = est.statsmodels
+        self._beta = est.beta
         self.formula = design.formula
         self.reml = reml
         self.data = design.data
@@ -119,28 +122,55 @@ class MixedResult:
         self.converged = est.converged
         self.messages = list(design.notes) + list(est.messages)
         self._runs = est.runs
-        self.sigma2 = float(est.statsmodels.scale)
+        self.sigma2 = est.sigma2
         self._cov = est.covariances
         self.nobs = design.nobs
         self.ngroups = design.ngroups
-        self.llf = float(est.statsmodels.llf)
+        self.llf = est.llf
         n_cov = sum(c.shape[0] * (c.shape[0] + 1) // 2 for c in self._cov)
         self.npar = int(design.X.shape[1] + n_cov + 1)
         self.deviance = -2.0 * self.llf
         self.aic = self.deviance + 2.0 * self.npar
         self.bic = self.deviance + np.log(self.nobs) * self.npar
-        self._compute()
+        if est.pls is not None:
+            self._from_pls(est.pls)
+        else:
+            self._compute()
         self.singular, notes = self._singular()
         self.messages.extend(notes)
         return self
 
+    @property
+    def statsmodels(self):
+        """The statsmodels result (for a model :mod:`mlmlab.pls` fitted: statsmodels' fit, made on first use)."""
+        if self._statsmodels is None:
+            self._statsmodels = statsmodels_fit(self.design, self._estimate, reml=self.reml)
+        return self._statsmodels
+
     # ------------------------------------------------------------------ core linear algebra
+    def _from_pls(self, fit):
+        """Standard errors, BLUPs and conditional variances as :mod:`mlmlab.pls` computed them."""
+        design = self.design
+        self._fe_cov = np.asarray(fit.cov_beta, dtype=float)
+        self._u_est = [np.asarray(u, dtype=float) for u in fit.ranef]
+        self._u_var = [np.asarray(v, dtype=float) for v in fit.ranef_var]
+        u_rows = np.zeros(design.nobs)
+        for b, u in zip(design.blocks, self._u_est):
+            u_rows += np.sum(b.Z * u[b.codes], axis=1)
+        self._set_fitted(design.X.to_numpy(dtype=float) @ self._beta, u_rows)
+
+    def _set_fitted(self, fixed_part, u_rows):
+        index = self.data.index
+        self._fixed_part = pd.Series(fixed_part, index=index)
+        self.fitted = pd.Series(fixed_part + u_rows, index=index, name="fitted")
+        self.resid = pd.Series(self.design.y - self.fitted.to_numpy(), index=index, name="resid")
+
     def _compute(self):
         """GLS standard errors (XᵀV⁻¹X)⁻¹ and BLUPs, one statsmodels group at a time."""
-        design, res = self.design, self.statsmodels
+        design = self.design
         X = design.X.to_numpy(dtype=float)
         y = design.y
-        beta = np.asarray(res.fe_params, dtype=float)
+        beta = self._beta
         s2 = self.sigma2
         roots = [_psd_root(c) for c in self._cov]
         r = y - X @ beta
@@ -187,17 +217,13 @@ class MixedResult:
                 start += len(lev) * t
         self._fe_cov = np.linalg.inv(info)
         self._u_est, self._u_var = est, var
-        index = self.data.index
-        fixed_part = X @ beta
-        self._fixed_part = pd.Series(fixed_part, index=index)
-        self.fitted = pd.Series(fixed_part + u_rows, index=index, name="fitted")
-        self.resid = pd.Series(y - self.fitted.to_numpy(), index=index, name="resid")
+        self._set_fitted(X @ beta, u_rows)
 
     # ------------------------------------------------------------------ tables
     @property
     def fixed(self) -> pd.DataFrame:
         """Fixed effects: estimate, se, z, p, ci_low, ci_high (indexed by patsy term name)."""
-        est = self.statsmodels.fe_params.astype(float)
+        est = pd.Series(self._beta, index=self.design.X.columns)
         se = np.sqrt(np.diag(self._fe_cov))
         z = est.to_numpy() / se
         q = stats.norm.ppf(0.975)
@@ -336,7 +362,7 @@ class MixedResult:
             X = design.X_new(newdata)
         except NewDataError as exc:
             raise _new_level_error(self, newdata, needed, exc) from None
-        pred = X @ self.statsmodels.fe_params.to_numpy(dtype=float)
+        pred = X @ self._beta
         if include_re:
             unseen = np.zeros(len(newdata), dtype=bool)
             for b, est in zip(design.blocks, self._u_est):
@@ -398,7 +424,8 @@ class MixedResult:
         Taught in lesson 02.
         """
         kind = "REML" if self.reml else "maximum likelihood"
-        lines = [f"Linear mixed model fit by {kind} (statsmodels MixedLM via mlmlab)", f"Formula: {self.formula}", ""]
+        how = "statsmodels MixedLM via mlmlab" if self._estimate.pls is None else "mlmlab, lme4's penalised least squares"
+        lines = [f"Linear mixed model fit by {kind} ({how})", f"Formula: {self.formula}", ""]
         if self.reml:
             lines.append(f"REML criterion at convergence: {self.deviance:.1f}")
         lines.append(f"     AIC      BIC   logLik deviance")

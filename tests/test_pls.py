@@ -35,15 +35,19 @@ def _data(name):
     return datasets.load(name) if name in SHIPPED else export_lesson_data.make(name)
 
 
-@functools.lru_cache(maxsize=None)
-def _design(section, model_id):
+def _data_for(section, model_id):
+    """The data of a frozen entry, with the columns it derives (e.g. SES_plus1 = SES + 1)."""
     ref = REF[section][model_id]
     data = _data(ref["dataset"])
     derived = {col: data.eval(expr) for col, expr in ref.get("derive", {}).items()}
-    data = data.assign(**derived) if derived else data
+    return data.assign(**derived) if derived else data
+
+
+@functools.lru_cache(maxsize=None)
+def _design(section, model_id):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return build_design(ref["formula"], data)
+        return build_design(REF[section][model_id]["formula"], _data_for(section, model_id))
 
 
 @functools.lru_cache(maxsize=None)
@@ -191,3 +195,55 @@ def test_a_crossed_design_with_thousands_of_levels_fits_within_its_memory_goal()
     assert sum(len(b.levels) for b in design.blocks) > 3500  # a few students drew no row
     assert r.converged and peak < 200 * 2 ** 20, peak / 2 ** 20
     assert r.beta[1] == pytest.approx(0.3, abs=0.05)
+
+
+# --------------------------------------------------------------------------- mlmlab.fit on the engine (opt-in)
+
+from _lme4 import (check_fixed_effects, check_loglik_and_criteria, check_random_effects_blups,  # noqa: E402
+                   check_singular_flag, check_variance_components)
+from mlmlab import Control, fit  # noqa: E402
+
+PLS_CONTROL = Control(engine="pls")
+
+
+@functools.lru_cache(maxsize=None)
+def _mlmlab_fit(section, model_id):
+    ref = REF[section][model_id]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rows dropped etc., as in tests/test_lme4_agreement.py
+        return fit(ref["formula"], _data_for(section, model_id), reml=ref["reml"], control=PLS_CONTROL)
+
+
+@pytest.mark.parametrize("section,model_id", CASES)
+def test_mlmlab_fit_on_the_engine_passes_every_lme4_agreement_check(section, model_id):
+    """The checks of tests/test_lme4_agreement.py and tests/test_lme4_lessons.py, through Control(engine="pls")."""
+    ref, m = REF[section][model_id], _mlmlab_fit(section, model_id)
+    assert m.optimizer.startswith("mlmlab.pls: ")
+    check_loglik_and_criteria(ref, m)
+    assert m.llf >= ref["logLik"] - 1e-6
+    check_fixed_effects(ref, m)
+    check_variance_components(ref, m)
+    check_singular_flag(ref, m)
+    if "ranef" in ref:
+        check_random_effects_blups(ref, m)
+
+
+def test_statsmodels_stays_reachable_and_agrees_on_a_crossed_and_a_nested_model():
+    pen = _mlmlab_fit("models", "penicillin_reml")
+    assert pen._statsmodels is None  # made on first use only
+    sm = pen.statsmodels
+    assert sm.model.k_re == 0 and sorted(sm.model.exog_vc.names) == ["plate", "sample"]
+    assert sm.llf == pytest.approx(pen.llf, abs=1e-4)
+    pas = _mlmlab_fit("models", "pastes_ml")
+    assert pas.statsmodels.llf == pytest.approx(pas.llf, abs=1e-4)
+    assert "lme4's penalised least squares" in pas.summary().splitlines()[0]
+
+
+def test_engine_auto_sends_only_multi_factor_designs_to_pls_and_bad_engine_is_refused():
+    sleep = datasets.load("sleepstudy")
+    one = fit("Reaction ~ Days + (1 | Subject)", sleep, control=Control(engine="auto"))
+    assert not one.optimizer.startswith("mlmlab.pls")
+    two = fit("diameter ~ 1 + (1 | plate) + (1 | sample)", datasets.load("penicillin"), control=Control(engine="auto"))
+    assert two.optimizer.startswith("mlmlab.pls")
+    with pytest.raises(ValueError, match="one of 'statsmodels', 'auto', 'pls'"):
+        Control(engine="lme4")
