@@ -142,9 +142,10 @@ class Estimate:
 def estimate(design: ModelDesign, *, reml: bool, control: Control | None = None) -> Estimate:
     """Fit a design by guarded optimisation (see :func:`mlmlab.fit`, Notes)."""
     control = control or Control()
-    model, layout = statsmodels_model(design)  # also refuses what statsmodels (and so m.statsmodels) cannot express
     if control.engine == "pls" or (control.engine == "auto" and len(design.factors) > 1):
+        _statsmodels_plan(design)  # refuses what statsmodels (and so m.statsmodels) cannot express
         return _pls_estimate(design, reml=reml)
+    model, layout = statsmodels_model(design)
     start = _start_values(design, layout, model, reml=reml) if control.engine_start else None
     sm_result, info = _guarded_fit(model, reml=reml, start_params=start, control=control)
     return Estimate(statsmodels=sm_result, covariances=_block_covariances(sm_result, layout), **info)
@@ -212,28 +213,10 @@ def statsmodels_model(design: ModelDesign):
         correlated random effects of a factor that is not the outermost).
     """
     parsed = design.parsed
-    top = design.outermost_factor()
+    top, top_idx, order, multi = _statsmodels_plan(design)
     frame = design.frame
     n = design.nobs
     sources = [None] * len(design.blocks)
-    top_idx = [k for k, b in enumerate(design.blocks) if b.term.factors == top] if top is not None else []
-    # design.blocks are sorted by number of groups; statsmodels' re/vc choice follows the formula's order.
-    order = sorted(top_idx, key=lambda k: parsed.random.index(design.blocks[k].term)) if top_idx else []
-    multi = [k for k in order if design.blocks[k].Z.shape[1] > 1]
-    if len(multi) > 1:
-        extra = design.blocks[next((k for k in multi if not design.blocks[k].term.correlated), multi[1])]
-        if not extra.term.correlated:
-            unsupported(parsed, f"the uncorrelated term '{extra.term.design}' for '{extra.group}' expands to "
-                                 f"{extra.Z.shape[1]} columns (a categorical variable), so this factor would get two "
-                                 "blocks of correlated random effects; || splits terms, not the columns of a factor "
-                                 "(as in lme4)")
-        unsupported(parsed, f"'{extra.group}' has two blocks of correlated random effects; combine them into "
-                             "one term, as in (1 + x + z | g), or split them with ||")
-    for k, b in enumerate(design.blocks):
-        if k not in top_idx and b.Z.shape[1] > 1:
-            unsupported(parsed, f"the term for '{b.group}' has correlated random effects "
-                                 f"({', '.join(b.names)}), which are supported only for the outermost "
-                                 "grouping factor; write it with || (uncorrelated) instead")
     if top is None:
         groups = np.ones(n, dtype=np.int64)
         sm_codes = np.zeros(n, dtype=int)
@@ -260,6 +243,33 @@ def statsmodels_model(design: ModelDesign):
                     exog_re=exog_re, exog_vc=exog_vc)
     single = len(design.blocks) == 1 and re_index == 0
     return model, _Layout(sources, np.asarray(sm_codes, dtype=int), single)
+
+
+def _statsmodels_plan(design: ModelDesign):
+    """(outermost factor, its blocks, their formula order, those with several columns); raises the error for a
+    random-effects structure statsmodels cannot express (also for :mod:`mlmlab.pls` fits, whose ``m.statsmodels``
+    must exist)."""
+    parsed = design.parsed
+    top = design.outermost_factor()
+    top_idx = [k for k, b in enumerate(design.blocks) if b.term.factors == top] if top is not None else []
+    # design.blocks are sorted by number of groups; statsmodels' re/vc choice follows the formula's order.
+    order = sorted(top_idx, key=lambda k: parsed.random.index(design.blocks[k].term)) if top_idx else []
+    multi = [k for k in order if design.blocks[k].Z.shape[1] > 1]
+    if len(multi) > 1:
+        extra = design.blocks[next((k for k in multi if not design.blocks[k].term.correlated), multi[1])]
+        if not extra.term.correlated:
+            unsupported(parsed, f"the uncorrelated term '{extra.term.design}' for '{extra.group}' expands to "
+                                 f"{extra.Z.shape[1]} columns (a categorical variable), so this factor would get two "
+                                 "blocks of correlated random effects; || splits terms, not the columns of a factor "
+                                 "(as in lme4)")
+        unsupported(parsed, f"'{extra.group}' has two blocks of correlated random effects; combine them into "
+                             "one term, as in (1 + x + z | g), or split them with ||")
+    for k, b in enumerate(design.blocks):
+        if k not in top_idx and b.Z.shape[1] > 1:
+            unsupported(parsed, f"the term for '{b.group}' has correlated random effects "
+                                 f"({', '.join(b.names)}), which are supported only for the outermost "
+                                 "grouping factor; write it with || (uncorrelated) instead")
+    return top, top_idx, order, multi
 
 
 def _vc_spec(design: ModelDesign, blocks, groups, *, sparse_mats: bool) -> VCSpec:

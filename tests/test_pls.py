@@ -247,3 +247,13 @@ def test_engine_auto_sends_only_multi_factor_designs_to_pls_and_bad_engine_is_re
     assert two.optimizer.startswith("mlmlab.pls")
     with pytest.raises(ValueError, match="one of 'statsmodels', 'auto', 'pls'"):
         Control(engine="lme4")
+
+
+def test_the_engine_path_refuses_what_statsmodels_cannot_express_without_building_statsmodels():
+    """m.statsmodels must exist for every fit, so engine='pls' keeps the supported set of models; the check does not
+    build statsmodels' dense crossed matrices (70,000 rows would take 3 GB)."""
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame({"y": rng.normal(size=200), "x": rng.normal(size=200), "s": rng.integers(0, 20, 200),
+                         "d": rng.integers(0, 8, 200)})
+    with pytest.raises(ValueError, match="supported only for the outermost grouping factor"):
+        fit("y ~ x + (x | s) + (x | d)", data, control=PLS_CONTROL)
