@@ -327,7 +327,12 @@ grader = otter.Notebook(_this_notebook("{file}", "{name}"))
 
 # otter ends a passed check with a random emoji, an empty box where no emoji font is installed: a check mark.
 import otter.test_files.abstract_test as _otter_display
-_otter_display.random = type("CheckMark", (), {"choice": staticmethod(lambda marks: "✓")})()'''
+_otter_display.random = type("CheckMark", (), {"choice": staticmethod(lambda marks: "✓")})()
+
+# A failed check shows its hint, not the check's code (otter would print the failing line of the test).
+import otter.test_files.exception_test as _otter_tests
+_otter_tests.ExceptionTestFile._generate_error_message = (
+    lambda self, exc, context=0: f"{type(exc).__name__}: {str(exc).strip(chr(39))}")'''
 
 
 def robust_init_cell(source: str) -> str:

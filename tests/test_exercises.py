@@ -227,3 +227,19 @@ def test_every_student_notebook_finds_a_renamed_copy_of_itself():
         title, init = (_source(c) for c in nb.cells[:2])
         assert nb.cells[0].cell_type == "markdown" and title.startswith(f"# Exercises {stem[:2]} · ")
         assert f'grader = otter.Notebook(_this_notebook("{stem}.ipynb", "{stem}"))' in init
+
+
+def test_a_failed_check_shows_its_hint_and_not_the_check_code(tmp_path):
+    """The generated init cell makes grader.check print the failing test's message, not its assert line."""
+    import subprocess
+
+    init = _source(nbformat.read(REPO / "exercises" / f"{STEMS[0]}.ipynb", as_version=4).cells[1])
+    script = tmp_path / "check.py"
+    script.write_text(init.split("import glob, json, os")[0] + "\n" + init.split("grader = otter.Notebook(")[1].split("\n", 1)[1]
+                      + "\nfrom otter.test_files import ExceptionTestFile\n"
+                      "t = ExceptionTestFile.from_string('from otter.test_files import test_case\\nname = \"q1\"\\n"
+                      "@test_case(points=1)\\ndef test_q1(x):\\n    assert x == 2, \"x should be the number of groups\"\\n', 'q1')\n"
+                      "t.run({'x': 3})\nprint(t.summary())\n")
+    shown = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, check=True).stdout
+    assert "AssertionError: x should be the number of groups" in shown
+    assert "assert x == 2" not in shown and "Error at line" not in shown
