@@ -120,6 +120,18 @@ def _check_variance(v, func, arg, *, positive=False):
     return float(v)
 
 
+def _check_fixed(fixed, func, keys):
+    """The true fixed effects as a dict over ``keys`` (missing ones 0; default Intercept 0, x 0.3, w 0.3)."""
+    if fixed is None:
+        fixed = {"Intercept": 0.0, "x": 0.3, "w": 0.3}
+    if not isinstance(fixed, dict) or any(k not in keys for k in fixed):
+        raise argument_error(func, "fixed", f"a dict with keys among {', '.join(keys)}", fixed,
+                             fix="For example fixed={'Intercept': 0, 'x': 0.3, 'w': 0.3}.")
+    if any(isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) for v in fixed.values()):
+        raise argument_error(func, "fixed", "a dict whose values are finite numbers", fixed, kind=TypeError)
+    return {k: float(fixed.get(k, 0.0)) for k in keys}
+
+
 def _chunks(n_reps):
     full, rest = divmod(n_reps, _CHUNK)
     return [_CHUNK] * full + ([rest] if rest else [])
@@ -654,14 +666,7 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
     func = "sample_size_study"
     Js = _check_values(n_groups_values, func, "n_groups_values", integer=True, low=3)
     ms = _check_values(group_size_values, func, "group_size_values", integer=True, low=2)
-    if fixed is None:
-        fixed = {"Intercept": 0.0, "x": 0.3, "w": 0.3}
-    if not isinstance(fixed, dict) or any(k not in ("Intercept", "x", "w") for k in fixed):
-        raise argument_error(func, "fixed", "a dict with keys among Intercept, x, w", fixed,
-                             fix="For example fixed={'Intercept': 0, 'x': 0.3, 'w': 0.3}.")
-    if any(isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) for v in fixed.values()):
-        raise argument_error(func, "fixed", "a dict whose values are finite numbers", fixed, kind=TypeError)
-    fixed = {k: float(fixed.get(k, 0.0)) for k in ("Intercept", "x", "w")}
+    fixed = _check_fixed(fixed, func, ("Intercept", "x", "w"))
     tau2 = _check_variance(tau2, func, "tau2", positive=True)
     sigma2 = _check_variance(sigma2, func, "sigma2", positive=True)
     level2 = _check_level2(level2, func)
@@ -908,14 +913,7 @@ def design_power(n_groups_values, group_size_values, *, fixed=None, tau00=0.25, 
     func = "design_power"
     Js = _check_values(n_groups_values, func, "n_groups_values", integer=True, low=4)
     ms = _check_values(group_size_values, func, "group_size_values", integer=True, low=2)
-    if fixed is None:
-        fixed = {"Intercept": 0.0, "x": 0.3, "w": 0.3}
-    if not isinstance(fixed, dict) or any(k not in _DESIGN_TERMS for k in fixed):
-        raise argument_error(func, "fixed", "a dict with keys among Intercept, x, w, x:w", fixed,
-                             fix="For example fixed={'x': 0.3, 'w': 0.3, 'x:w': 0.1}.")
-    if any(isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v) for v in fixed.values()):
-        raise argument_error(func, "fixed", "a dict whose values are finite numbers", fixed, kind=TypeError)
-    beta = np.array([float(fixed.get(k, 0.0)) for k in _DESIGN_TERMS])
+    beta = np.array(list(_check_fixed(fixed, func, _DESIGN_TERMS).values()))
     tau00 = _check_variance(tau00, func, "tau00", positive=True)
     tau11 = _check_variance(tau11, func, "tau11")
     if isinstance(tau01, bool) or not isinstance(tau01, numbers.Real) or not np.isfinite(tau01):
