@@ -8,7 +8,13 @@ the log-likelihoods (so a fast wrong answer would show). Sections:
    ``refit()``) fit a subset one by one;
 2. High School and Beyond, ``MathAch ~ cses + (1 | School)``: one fit each, plus 1,000 batched
    REML refits of the same design (outcomes simulated from the engine's estimates);
-3. High School and Beyond, ``MathAch ~ cses + (cses | School)``: one fit each, plus ``mlmlab.fit``.
+3. High School and Beyond, ``MathAch ~ cses + (cses | School)``: one fit each, plus ``mlmlab.fit``;
+4. ``models`` (issue 16): ``mlmlab.fit`` on the penalised least-squares engine (``Control(engine="pls")``; the engine
+   alone, :mod:`mlmlab.pls` from ``build_design``, too) against ``mlmlab.fit``'s default (guarded statsmodels),
+   statsmodels ``MixedLM`` and lme4 ``lmer()`` on HSB random intercept and random slope, sleepstudy, Penicillin
+   (crossed), Pastes (nested) and simulated InstEval-like crossed designs: two factors and 3,500 rows, three
+   factors and 6,000 or 70,000 rows (statsmodels and today's ``mlmlab.fit`` are dense for crossed factors and
+   are not run on 70,000 rows). One fit per method (lme4 after a warm-up fit of another model).
 
 lme4 runs in one ``Rscript`` process (skipped with a note when R or lme4 is missing, or with
 ``--no-r``). ``--quick`` uses tiny sizes (a smoke test, numbers meaningless).
@@ -51,6 +57,21 @@ for (i in seq_len(nrow(jobs))) {
   for (yc in ys) m2 <- refit(m, d[[yc]])
   t2 <- proc.time()[["elapsed"]]
   cat("RESULT", jobs$name[i], 1000 * (t1 - t0) / length(ys), 1000 * (t2 - t1) / length(ys), sprintf("%.6f", ll), "\n")
+}
+"""
+
+
+_R_MODELS = r"""
+suppressMessages(library(lme4))
+jobs <- read.csv(commandArgs(TRUE)[1], stringsAsFactors = FALSE)
+invisible(lmer(Reaction ~ Days + (Days | Subject), sleepstudy))  # warm-up: load and compile everything once
+for (i in seq_len(nrow(jobs))) {
+  d <- read.csv(jobs$file[i])
+  for (col in strsplit(jobs$factors[i], ";")[[1]]) d[[col]] <- factor(d[[col]])
+  t0 <- proc.time()[["elapsed"]]
+  m <- lmer(as.formula(jobs$formula[i]), d, REML = as.logical(jobs$reml[i]))
+  t1 <- proc.time()[["elapsed"]]
+  cat("RESULT", jobs$name[i], 1000 * (t1 - t0), sprintf("%.8f", as.numeric(logLik(m))), "\n")
 }
 """
 
@@ -122,8 +143,58 @@ def _row(design, method, seconds, llf, engine_seconds, note=""):
 
 
 # ----------------------------------------------------------------------------- the benchmark
-SECTIONS = ("30x20", "hsb_ri", "hsb_rs")
+SECTIONS = ("30x20", "hsb_ri", "hsb_rs", "models")
 _DESIGN = {"30x20": "30×20 random intercept", "hsb_ri": "HSB random intercept", "hsb_rs": "HSB random slope"}
+
+#: The models of section 4: name → (label, formula, data, crossed or nested). Data: a shipped data set or
+#: ("crossed", rows, {factor: levels}).
+_MODELS = {
+    "m_hsb_ri": ("HSB RI (1 | School)", "MathAch ~ cses + (1 | School)", "hsb", False),
+    "m_hsb_rs": ("HSB RS (cses | School)", "MathAch ~ cses + (cses | School)", "hsb", False),
+    "m_sleep": ("sleepstudy (Days | Subject)", "Reaction ~ Days + (Days | Subject)", "sleepstudy", False),
+    "m_penicillin": ("Penicillin, crossed", "diameter ~ 1 + (1 | plate) + (1 | sample)", "penicillin", True),
+    "m_pastes": ("Pastes, nested", "strength ~ 1 + (1 | batch/cask)", "pastes", True),
+    "m_crossed2": ("2 crossed factors, 3,500 rows", "y ~ x + (1 | s) + (1 | d)", ("crossed", 3500, {"s": 350, "d": 100}),
+                   True),
+    "m_crossed3": ("3 crossed factors, 6,000 rows", "y ~ x + (1 | s) + (1 | d) + (1 | dept)",
+                   ("crossed", 6000, {"s": 500, "d": 200, "dept": 14}), True),
+    "m_crossed3_big": ("3 crossed factors, 70,000 rows", "y ~ x + (1 | s) + (1 | d) + (1 | dept)",
+                       ("crossed", 70000, {"s": 2900, "d": 1100, "dept": 14}), True),
+}
+_QUICK_SIZES = {"m_crossed2": ("crossed", 300, {"s": 30, "d": 10}),
+                "m_crossed3": ("crossed", 400, {"s": 40, "d": 15, "dept": 5})}
+_DENSE_ROWS = 10_000  # statsmodels and today's mlmlab.fit are not run on crossed designs with more rows
+
+
+def crossed_data(n, levels, rng) -> pd.DataFrame:
+    """An InstEval-like crossed design: every row draws each factor's level at random (random intercepts with SD
+    0.5 each, a predictor x with slope 0.3, residual SD 1).
+
+    Parameters
+    ----------
+    n : int
+        Rows.
+    levels : dict
+        Factor name → number of levels.
+    rng : int or numpy.random.Generator
+        Seed or generator.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``y``, ``x`` and one string column per factor.
+
+    Examples
+    --------
+    >>> d = crossed_data(100, {"s": 10, "d": 4}, rng=1)
+    >>> d.shape, d["s"].nunique() <= 10
+    ((100, 4), True)
+    """
+    gen = np.random.default_rng(rng)
+    codes = {f: gen.integers(0, k, n) for f, k in levels.items()}
+    x = gen.normal(size=n)
+    y = 3.0 + 0.3 * x + sum(gen.normal(0, 0.5, k)[codes[f]] for f, k in levels.items()) + gen.normal(0, 1.0, n)
+    return pd.DataFrame({"y": y, "x": x, **{f: np.char.add(f, c.astype(str)) for f, c in codes.items()}})
 
 
 def run(*, quick=False, use_r=True, sections=SECTIONS, rng=2024) -> tuple[pd.DataFrame, dict, list]:
@@ -135,7 +206,7 @@ def run(*, quick=False, use_r=True, sections=SECTIONS, rng=2024) -> tuple[pd.Dat
         Tiny sizes (for a smoke test; the numbers then mean nothing).
     use_r : bool, default=True
         Time lme4 through ``Rscript`` when it is installed.
-    sections : sequence of {"30x20", "hsb_ri", "hsb_rs"}, default=all
+    sections : sequence of {"30x20", "hsb_ri", "hsb_rs", "models"}, default=all
         Which designs to time.
     rng : int, default=2024
         Seed of the simulated outcomes.
@@ -164,14 +235,14 @@ def run(*, quick=False, use_r=True, sections=SECTIONS, rng=2024) -> tuple[pd.Dat
     rows, notes, jobs, engine_time, attrs = [], [], [], {}, {}
     machine = _machine()
     with tempfile.TemporaryDirectory() as tmp:
-        for name in SECTIONS:
+        for name in SECTIONS[:3]:
             if name in sections:
                 sec_rows, job, t_engine, extra = _SECTION_FUNCS[name](sizes, Path(tmp), rng)
                 rows += sec_rows
                 jobs.append(job)
                 engine_time[name] = t_engine
                 attrs.update(extra)
-        lme4, version, note = _lme4(jobs, tmp, use_r)
+        lme4, version, note = _lme4(jobs, tmp, use_r) if jobs else ({}, None, None)
     if note:
         notes.append(note)
     if version:
@@ -179,7 +250,18 @@ def run(*, quick=False, use_r=True, sections=SECTIONS, rng=2024) -> tuple[pd.Dat
     for name, (t_lmer, t_refit, ll) in lme4.items():
         rows.append(_row(_DESIGN[name], "lme4 lmer()", t_lmer, ll, engine_time[name]))
         rows.append(_row(_DESIGN[name], "lme4 refit()", t_refit, ll, engine_time[name]))
-    order = {d: i for i, d in enumerate(_DESIGN.values())}
+    if "models" in sections:
+        with tempfile.TemporaryDirectory() as tmp:
+            model_rows, model_jobs, pls_time = _section_models(sizes, Path(tmp), rng, quick)
+            rows += model_rows
+            lme4_models, version2, note2 = _lme4_models(model_jobs, tmp, use_r)
+        if note2 and note2 not in notes:
+            notes.append(note2)
+        if version2:
+            machine["R"] = version2
+        for name, (t_lmer, ll) in lme4_models.items():
+            rows.append(_row(_MODELS[name][0], "lme4 lmer()", t_lmer, ll, pls_time[name]))
+    order = {d: i for i, d in enumerate(list(_DESIGN.values()) + [m[0] for m in _MODELS.values()])}
     table = pd.DataFrame(rows)
     table = table.sort_values("design", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
     table.attrs.update(attrs)
@@ -273,6 +355,86 @@ def _section_hsb_rs(sizes, tmp, rng):
 _SECTION_FUNCS = {"30x20": _section_3020, "hsb_ri": _section_hsb_ri, "hsb_rs": _section_hsb_rs}
 
 
+def _model_data(spec, rng):
+    from mlmlab import datasets
+
+    if isinstance(spec, tuple):
+        return crossed_data(spec[1], spec[2], rng)
+    return datasets.load(spec)
+
+
+def _statsmodels_of(design):
+    """The statsmodels MixedLM mlmlab.fit builds for a design, fitted once with its default optimizer."""
+    from mlmlab.estimation import statsmodels_model
+
+    model, _ = statsmodels_model(design)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(reml=True)
+
+
+def _section_models(sizes, tmp, rng, quick):
+    """Section 4: one fit per method of every model of :data:`_MODELS`; rows, lme4 jobs, the pls times."""
+    from mlmlab import pls
+    from mlmlab.design import build_design
+    from mlmlab.fitting import Control, fit as mlm_fit
+
+    rows, jobs, pls_time = [], [], {}
+    for name, (label, formula, spec, crossed) in _MODELS.items():
+        if quick:
+            if name == "m_crossed3_big":
+                continue
+            spec = _QUICK_SIZES.get(name, spec)
+        data = _model_data(spec, rng)
+
+        def engine():
+            return pls.fit(build_design(formula, data), reml=True)
+
+        repeat = 1 if len(data) > _DENSE_ROWS else sizes["single"]
+        t_fit, m = _timeit(lambda: mlm_fit(formula, data, control=Control(engine="pls")), repeat)
+        pls_time[name] = t_fit
+        rows.append(_row(label, "mlmlab.fit, Control(engine='pls')", t_fit, m.llf, t_fit, note=m.optimizer))
+        t_pls, res = _timeit(engine, repeat)
+        rows.append(_row(label, "mlmlab.pls (design + fit)", t_pls, res.llf, t_fit, note=res.optimizer))
+        if not (crossed and len(data) > _DENSE_ROWS):
+            design = build_design(formula, data)
+            t, sm = _timeit(lambda: _statsmodels_of(design), 1)
+            rows.append(_row(label, "statsmodels MixedLM .fit()", t, float(sm.llf), t_fit, note="default optimizer"))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t, m = _timeit(lambda: mlm_fit(formula, data, control=Control(engine="statsmodels")), 1)
+            rows.append(_row(label, "mlmlab.fit (guarded statsmodels)", t, m.llf, t_fit, note=m.optimizer))
+        else:
+            rows.append(_row(label, "statsmodels MixedLM .fit()", np.nan, np.nan, t_pls,
+                             note=f"not run: dense for crossed factors, {len(data):,} rows"))
+        path = tmp / f"{name}.csv"
+        data.to_csv(path, index=False)
+        factors = sorted({f for t in build_design(formula, data).parsed.random for f in t.factors})
+        jobs.append({"name": name, "file": str(path), "formula": formula, "reml": "TRUE", "factors": ";".join(factors)})
+    return rows, jobs, pls_time
+
+
+def _lme4_models(jobs, workdir, use_r):
+    """Section 4's lme4 fits in one Rscript: {name: (seconds, logLik)}, version, note."""
+    if not use_r:
+        return {}, None, "lme4 skipped (--no-r)"
+    if shutil.which("Rscript") is None:
+        return {}, None, "lme4 skipped: Rscript is not installed"
+    jobs_csv = Path(workdir) / "model_jobs.csv"
+    pd.DataFrame(jobs).to_csv(jobs_csv, index=False)
+    script = Path(workdir) / "models.R"
+    script.write_text(_R_MODELS)
+    proc = subprocess.run(["Rscript", str(script), str(jobs_csv)], capture_output=True, text=True, timeout=3600)
+    if proc.returncode != 0:
+        return {}, None, "lme4 skipped: Rscript failed (" + (proc.stderr.strip().splitlines() or ["?"])[-1] + ")"
+    out = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if parts[:1] == ["RESULT"]:
+            out[parts[1]] = (float(parts[2]) / 1000, float(parts[3]))
+    return out, None, None
+
+
 def _targets(table) -> list:
     """The issue's targets, each with the measured ratio and whether it is met."""
     def ms(design, method_start):
@@ -290,6 +452,11 @@ def _targets(table) -> list:
     t = ms("HSB random slope", "lme4 lmer")
     if t is not None:
         out.append(("HSB random slope: lme4 lmer / engine one fit", t / base, 1.0))
+    for name, (label, _, _, crossed) in _MODELS.items():
+        t_fit, t_r = ms(label, "mlmlab.fit, Control(engine='pls')"), ms(label, "lme4 lmer")
+        if t_fit is not None and t_r is not None:
+            need = 0.5 if crossed else 1.0
+            out.append((f"{label}: lme4 lmer / mlmlab.fit(engine='pls')", t_r / t_fit, need))
     refits = table.attrs.get("hsb_refits", 0)  # the target is stated for 1,000 refits
     if refits >= 1000:
         secs = table.attrs["hsb_refits_seconds"] * 1000 / refits
@@ -303,16 +470,32 @@ def _format(table, machine, notes) -> str:
     lines.append("|---|---|---:|---:|---:|---|")
     for _, r in table.iterrows():
         ratio = "" if not np.isfinite(r["times_engine"]) else f"{r['times_engine']:.1f}"
-        lines.append(f"| {r['design']} | {r['method']} | {r['ms_per_fit']:.3f} | {ratio} | {r['llf']:.4f} | "
-                     f"{r['note']} |")
+        ms_text = "" if not np.isfinite(r["ms_per_fit"]) else f"{r['ms_per_fit']:.3f}"
+        llf_text = "" if not np.isfinite(r["llf"]) else f"{r['llf']:.4f}"
+        lines.append(f"| {r['design']} | {r['method']} | {ms_text} | {ratio} | {llf_text} | {r['note']} |")
     lines.append("")
-    lines.append("'× engine': time per fit divided by the first engine row of the design (batched where there is one).")
+    lines.append("'× engine': time per fit divided by the first engine row of the design (batched where there is one; "
+                 "mlmlab.fit with engine='pls' for the models of issue 16).")
     lines.append("")
     lines.append("Targets (ratio ≥ target means met):")
     for label, ratio, need in _targets(table):
         lines.append(f"  {label}: {ratio:.1f}× (target ≥ {need:g}×) {'met' if ratio >= need else 'NOT met'}")
+    for label, gap in _llf_gaps(table):
+        lines.append(f"  {label}: mlmlab.fit(engine='pls') log-likelihood - lme4's = {gap:+.2e} (target ≥ -1e-6) "
+                     f"{'met' if gap >= -1e-6 else 'NOT met'}")
     lines += [f"note: {n}" for n in notes]
     return "\n".join(lines)
+
+
+def _llf_gaps(table) -> list:
+    """(model, mlmlab.fit(engine='pls') log-likelihood minus lme4's) for every model of section 4 lme4 fitted."""
+    out = []
+    for label, *_ in _MODELS.values():
+        sub = table[table["design"] == label]
+        mine, theirs = sub[sub["method"] == "mlmlab.fit, Control(engine='pls')"], sub[sub["method"] == "lme4 lmer()"]
+        if len(mine) and len(theirs):
+            out.append((label, float(mine["llf"].iloc[0]) - float(theirs["llf"].iloc[0])))
+    return out
 
 
 def main(argv=None) -> int:

@@ -30,6 +30,23 @@ def test_bench_llf_agree_across_methods_and_bad_section():
     # the same data set: the engine (batched and single) and statsmodels find the same log-likelihood
     assert table["llf"].max() - table["llf"].min() < 1e-3
     assert set(machine) >= {"cpu", "cores", "python", "numpy", "statsmodels"}
-    with pytest.raises(ValueError, match=r"The 'sections' argument of run must be a subset of 30x20, hsb_ri, hsb_rs\. "
-                                         r"Got 'hsb'\."):
+    with pytest.raises(ValueError, match=r"The 'sections' argument of run must be a subset of 30x20, hsb_ri, hsb_rs, "
+                                         r"models\. Got 'hsb'\."):
         bench.run(quick=True, use_r=False, sections=["hsb"])
+
+
+def test_bench_models_section_quick_agrees_across_methods():
+    """Section 4 (issue 16) in quick sizes, without R: mlmlab.pls (alone and through mlmlab.fit) reaches at least the
+    log-likelihood of statsmodels and of mlmlab.fit's default path on every model (tiny simulated crossed designs
+    included)."""
+    table, _, notes = bench.run(quick=True, use_r=False, sections=["models"])
+    for label, *_ in bench._MODELS.values():
+        sub = table[table["design"] == label].set_index("method")
+        if "mlmlab.pls (design + fit)" not in sub.index:
+            assert label.endswith("70,000 rows")  # not run in quick mode
+            continue
+        mine = sub.loc["mlmlab.pls (design + fit)", "llf"]
+        assert sub.loc["mlmlab.fit, Control(engine='pls')", "llf"] == pytest.approx(mine, abs=1e-9)
+        assert mine >= sub.loc["mlmlab.fit (guarded statsmodels)", "llf"] - 1e-6, label
+        assert mine >= sub.loc["statsmodels MixedLM .fit()", "llf"] - 1e-6, label
+    assert notes == ["lme4 skipped (--no-r)"]
