@@ -60,9 +60,6 @@ DENSE_LIMIT = 6000
 #: Designs whose Schur complement costs at most this many flops (J·t·q_r²) are handled with dense arrays.
 SMALL_FLOPS = 2_000_000
 
-#: Schur complements from this size on are factorised with one BLAS thread (see :func:`fit`).
-BLAS_THREAD_LIMIT_FROM = 64
-
 #: Elements of the dense pieces the conditional variances are computed in (2e6 doubles: 16 MB).
 CHUNK = 2_000_000
 
@@ -582,21 +579,27 @@ def fit(design, *, reml: bool = True, start=None, condvar: bool = True, tol: flo
     if not isinstance(reml, (bool, np.bool_)):
         raise argument_error("pls.fit", "reml", "True or False", reml, kind=TypeError)
     pls = PLS(design, reml=bool(reml))
-    with _one_blas_thread(pls.qr >= BLAS_THREAD_LIMIT_FROM):
+    with _one_blas_thread():
         return _fit(pls, start=start, condvar=condvar, tol=tol)
 
 
-def _one_blas_thread(needed: bool):
-    """One BLAS thread for the fit of a design with a Schur complement worth threading: its matrices are small or
-    sparse, and OpenBLAS's threads, on a busy machine, can make a 200 × 200 Cholesky a hundred times slower (a
-    no-op for smaller designs, where setting the limit would cost more than it saves, or without threadpoolctl)."""
-    if not needed:
+_CONTROLLER = []
+
+
+def _one_blas_thread():
+    """One BLAS thread during a fit: its matrices are small or sparse, and OpenBLAS's threads, on a busy machine,
+    make a 200 × 200 Cholesky a hundred times slower and even L-BFGS-B's own small vector operations slow (a
+    no-op without threadpoolctl). The libraries are looked up once per session."""
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl comes with the course's environment
+            _CONTROLLER.append(None)
+        else:
+            _CONTROLLER.append(ThreadpoolController())
+    if _CONTROLLER[0] is None:  # pragma: no cover
         return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with the course's environment
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def _fit(pls, *, start, condvar, tol):
