@@ -356,6 +356,34 @@ def robust_init_cell(source: str) -> str:
     return _INIT_CELL.replace("{file}", match.group(1)).replace("{name}", match.group(2))
 
 
+_TEST_CASE = re.compile(r"@test_case\((?P<args>.*?)\)\s*\ndef (?P<fn>\w+)\(", re.S)
+
+
+def name_test_cases(test_source: str, question: str) -> str:
+    """Name each test case after its function (``test_q3_value`` -> ``q3 · value``) instead of otter's ``q3 - 2``.
+
+    The name is what a learner's ``grader.check`` and the feedback show for a test.
+
+    Parameters
+    ----------
+    test_source : str
+        An exception-based test file written by otter assign.
+    question : str
+        Its question (``q3``).
+
+    Returns
+    -------
+    str
+    """
+    def named(match):
+        if re.match(r"\s*name\s*=", match["args"]):
+            return match[0]
+        words = re.sub(rf"^test_{re.escape(question)}_?", "", match["fn"]).replace("_", " ").strip() or "test"
+        return f'@test_case(name="{question} · {words}", {match["args"]})\ndef {match["fn"]}('
+
+    return _TEST_CASE.sub(named, test_source)
+
+
 def answer_names_of(test_source: str, question: str) -> tuple[list[str], int]:
     """Names read by a question's tests (their function parameters) and the number of hidden cases."""
     tree = ast.parse(test_source)
@@ -400,8 +428,11 @@ def build(master: str | Path, *, bundle_dir: str | Path | None = None,
             target = Path(bundle_dir) / master.stem
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(dist, target)
-    tests = dict(ag.metadata.get("otter", {}).get("tests", {}))
-    public = dict(student.metadata.get("otter", {}).get("tests", {}))
+    tests = {q: name_test_cases(src, q) for q, src in ag.metadata.get("otter", {}).get("tests", {}).items()}
+    public = {q: name_test_cases(src, q) for q, src in student.metadata.get("otter", {}).get("tests", {}).items()}
+    for nb, named in ((ag, tests), (student, public)):
+        if "otter" in nb.metadata and "tests" in nb.metadata["otter"]:
+            nb.metadata["otter"]["tests"] = named
     if not tests:
         raise ValueError(f"Master {master.name} has no tests: every question needs a '# BEGIN TESTS' block.")
     points, manifest, hidden = {}, {}, {}

@@ -329,7 +329,7 @@ def test_a_wrong_master_stops_grading_with_the_failing_test(tmp_path):
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
-    assert "earns 4 / 5" in lines[0] and "test q1 - 2 (hidden) failed: AssertionError: mean_yield is off" in lines[0]
+    assert "earns 4 / 5" in lines[0] and "test q1 · value (hidden) failed: AssertionError: mean_yield is off" in lines[0]
     assert "nothing was graded" in lines[0]
     assert not (tmp_path / "out" / "gradebook.csv").exists()
 
