@@ -51,6 +51,7 @@ def test_null_distribution_and_p_match_pbkrtest(key, sleep):
     assert row["p_boot"] == pytest.approx(1 / 1001) and ref["p_boot"] == pytest.approx(1 / 1001, rel=0.01)
 
 
+@pytest.mark.slow
 def test_engine_and_general_refits_give_the_same_null(sleep, monkeypatch):
     """One-factor models are refitted by the engine; anything else by the guarded optimisers on the designs.
     On the same simulated data sets both give the same LRs, to the guarded optimisers' agreement tolerance
@@ -73,6 +74,7 @@ def test_reml_fits_with_the_same_fixed_effects_are_compared_by_reml(sleep):
     assert out.iloc[0]["p_boundary"] == pytest.approx(compare_module.compare(ri, rs).iloc[1]["p_boundary"])
 
 
+@pytest.mark.slow
 def test_crossed_factors_use_the_general_path(tmp_path):
     pen = datasets.load("penicillin")
     one = _fit("diameter ~ 1 + (1 | plate)", pen)

@@ -11,6 +11,7 @@ def _mc_ok(observed, expected, se, k=4.0):
     return abs(observed - expected) <= k * se
 
 
+@pytest.mark.slow
 def test_balanced_binary_programme_power_is_the_noncentral_t():
     R = 1000
     tab = design_power([20], [20], fixed={"w": 0.4}, tau00=0.1, sigma2=0.9, n_reps=R, rng=21,
@@ -23,6 +24,7 @@ def test_balanced_binary_programme_power_is_the_noncentral_t():
     assert _mc_ok(tab.loc["w", "coverage"], 0.95, np.sqrt(0.95 * 0.05 / R), k=3)
 
 
+@pytest.mark.slow
 def test_unequal_sizes_and_attrition_cost_power_but_keep_coverage():
     R = 600
     kw = dict(fixed={"w": 0.4}, tau00=0.15, sigma2=0.85, n_reps=R, progress=False)
@@ -36,6 +38,7 @@ def test_unequal_sizes_and_attrition_cost_power_but_keep_coverage():
         assert abs(row["bias"]) < 4 * row["sd"] / np.sqrt(R)
 
 
+@pytest.mark.slow
 def test_random_slope_and_cross_level_interaction_are_unbiased_and_covered_on_between_df():
     R = 400
     tab = design_power([24], [8], fixed={"x": 0.3, "w": 0.3, "x:w": 0.25}, tau00=0.2, tau11=0.1, tau01=0.03,

@@ -562,6 +562,7 @@ def _oxboys_like(seed, J=26, m=9):
     return y, X, g
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 4, 5])  # data sets on which the old optimiser stopped short
 @pytest.mark.parametrize("reml", [True, False], ids=["reml", "ml"])
 def test_three_effects_simulated_reach_the_optimum(seed, reml):
