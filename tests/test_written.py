@@ -119,3 +119,17 @@ def test_the_gradebook_and_the_feedback_show_the_written_points_as_pending(build
     assert export._questions(book) == ["q1", "q2", "q3"]  # class statistics leave the pending points out
     feedback = core._feedback("ada", build, graded, 0.0)
     assert "q4: 2 points, a written answer marked by hand: pending" in feedback
+
+
+def test_tests_are_named_after_what_they_check():
+    src = ('@test_case(points=1, hidden=False, \n    failure_message="x (a number) is off.")\ndef test_q3_value(x):\n'
+           '    assert x\n\n@test_case(name="kept", points=1)\ndef test_q3_other(x):\n    assert x\n')
+    named = assign.name_test_cases(src, "q3")
+    assert '@test_case(name="q3 · value", points=1, hidden=False, \n    failure_message="x (a number) is off.")' in named
+    assert '@test_case(name="kept", points=1)' in named
+
+
+def test_an_answer_whose_question_was_deleted_counts_as_unanswered(build):
+    nb = _answered(build, "Purity.")
+    nb.cells = [c for c in nb.cells if "Why do the batches differ?" not in c.source]
+    assert assign.written_answers(build, nb) == {"q4": ""}
