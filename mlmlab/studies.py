@@ -900,7 +900,7 @@ def design_power(n_groups_values, group_size_values, *, fixed=None, tau00=0.25, 
     A programme given to 10 of 20 schools of 20 pupils, effect 0.4 (τ00 + σ² = 1): the simulation's power
     is within Monte Carlo error of the noncentral t's; unequal sizes (CV 0.6) and 30 % attrition lower it:
 
-    >>> kw = dict(fixed={"w": 0.4}, tau00=0.1, sigma2=0.9, n_reps=400, rng=8, progress=False)
+    >>> kw = dict(fixed={"w": 0.4}, tau00=0.1, sigma2=0.9, n_reps=200, rng=8, progress=False)
     >>> planned = design_power([20], [20], **kw)
     >>> real = design_power([20], [20], size_cv=0.6, attrition=0.3, **kw)
     >>> float(planned.query("parameter == 'w'")["power"].iloc[0]) > float(real.query("parameter == 'w'")["power"].iloc[0])
