@@ -322,6 +322,19 @@ def _source(cell) -> str:
 _SOLVED: dict[str, dict] = {}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _remembered_fits():
+    """Within this module, mlmlab.fit remembers its results (as the grader's test runs do): every wrong
+    answer's check refits the same reference models, and a fit is a deterministic function of its inputs."""
+    import mlmlab
+    from mlmlab_grading import memo
+
+    real = mlmlab.fit
+    memo.install()
+    yield
+    mlmlab.fit = real
+
+
 def _solved(stem: str) -> dict:
     """Namespace after running the master's code cells (set-up and solutions, not its tests)."""
     if stem not in _SOLVED:
