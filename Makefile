@@ -94,3 +94,4 @@ clean:
 
 bench: $(STAMP)
 	$(PY) -m mlmlab.bench
+	$(PY) tools/bench_inference.py
