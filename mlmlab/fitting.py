@@ -83,6 +83,12 @@ def fit(formula, data, *, reml=True, control=None):
     random-effect column is badly scaled (e.g. a slope on a covariate with SD 10 whose variance is zero),
     the model is fitted with those columns rescaled and finished on the user's scale from that optimum.
 
+    ``control=Control(engine="pls")`` fits the model instead with :mod:`mlmlab.pls`, lme4's penalised least
+    squares (sparse for crossed and nested designs: a 70,000-row design with three crossed factors in seconds;
+    its own guard: a convergence test and a second optimizer for boundary or failed optima), and
+    ``engine="auto"`` does so for designs with several grouping factors; ``result.statsmodels`` is then
+    statsmodels' fit of the same model, made on first use.
+
     The formula is read as R reads it: ``I(age^2)`` is a power, ``scale(x)`` divides by the n − 1 SD,
     and columns named like Python keywords (``class``), with dots (``y.val``) or like functions
     (``log``) are quoted for patsy and reported as written. The data's index may repeat labels.

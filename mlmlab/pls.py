@@ -30,10 +30,16 @@ fixed-effects matrix is replaced by the Q of its QR decomposition and the outcom
 residual (so X's units and y's offset cost no digits); β, its covariance and the REML determinant are mapped
 back exactly.
 
-:func:`fit` minimises d(θ) under lme4's bounds (diagonal elements of each factor ≥ 0), by L-BFGS-B with
-finite-difference gradients and a second, derivative-free run (bounded Nelder–Mead from the first run's
-optimum), keeping the better; it returns θ, β, σ, the log-likelihood and the conditional modes (BLUPs) with
-their conditional variances, as lme4's ``ranef(condVar = TRUE)``.
+:func:`fit` minimises d(θ) by L-BFGS-B with finite-difference gradients (columns of Λ put back on lme4's side of
+its bound θ_ii ≥ 0 afterwards), checks the optimum with a finite-difference gradient and Hessian (lme4's
+``checkConv``), and gets a second opinion (COBYQA, then L-BFGS-B; then Nelder–Mead) for boundary or failed optima.
+It returns θ, β, σ, the log-likelihood and the conditional modes (BLUPs) with their conditional variances, as
+lme4's ``ranef(condVar = TRUE)``. For random intercepts on every factor but the first (the usual crossed design),
+S is assembled from a fixed sparse map of the first factor's per-level weights, without sparse products per θ.
+
+A design with one grouping factor and several thousand levels still uses the block-diagonal path; a design whose
+factors after the first have more than :data:`DENSE_LIMIT` columns falls back to SuperLU, which recomputes its
+ordering at every θ (the symbolic analysis is not kept between evaluations, unlike CHOLMOD's).
 
 scikit-sparse (CHOLMOD) would be the natural sparse Cholesky, but it ships only as a source package that needs
 SuiteSparse's headers to build, so ``make venv`` could not install it from a fresh clone; scipy suffices.
