@@ -2,7 +2,7 @@
 # Frozen lme4 confidence intervals (Wald, profile and parametric bootstrap percentiles: confint.merMod): writes
 # tests/reference/lme4_confint.json for tests/test_intervals.py. The tests never need R.
 #
-# Run from the repository root:  Rscript tools/lme4_confint_reference.R      (about a minute)
+# Run from the repository root:  Rscript tools/lme4_confint_reference.R      (a few minutes: HSB's bootstrap)
 # Needs R with lme4 and jsonlite. Data: the CSV files shipped in mlmlab/datasets/data/.
 
 suppressPackageStartupMessages({
@@ -21,7 +21,10 @@ load_csv <- function(name, factors) {
 specs <- list(
   sleepstudy_rs_reml = list(load_csv("sleepstudy", "Subject"), "Reaction ~ Days + (Days | Subject)"),
   dyestuff_reml      = list(load_csv("dyestuff", "Batch"), "Yield ~ 1 + (1 | Batch)"),
-  penicillin_reml    = list(load_csv("penicillin", c("plate", "sample")), "diameter ~ 1 + (1 | plate) + (1 | sample)")
+  penicillin_reml    = list(load_csv("penicillin", c("plate", "sample")), "diameter ~ 1 + (1 | plate) + (1 | sample)"),
+  pastes_reml        = list(load_csv("pastes", c("batch", "cask", "sample")), "strength ~ 1 + (1 | batch/cask)"),
+  hsb_rs_reml        = list(load_csv("hsb", c("School", "Minority", "Sex", "Sector", "HIMINTY")),
+                            "MathAch ~ cses + (cses | School)")
 )
 
 out <- list()
