@@ -85,6 +85,8 @@ LESSON_SPECS = {
     "assignment05_batches": ("assignment05_batches", "y ~ 1 + (1 | batch)", ("reml", "ml"), {}),
     "assignment11_diary_rewb": ("assignment11_diary", "mood ~ hours_within + hours_mean + (1 | person)", ("reml",), {}),
     "assignment11_diary_naive": ("assignment11_diary", "mood ~ hours + (1 | person)", ("reml", "ml"), {}),
+    "assignment11_reading_growth": ("assignment11_reading", "score ~ wave + (wave | child)", ("reml",), {}),
+    "assignment11_reading_conditional": ("assignment11_reading", "score ~ wave * tutored + (wave | child)", ("reml",), {}),
 }
 LESSON_IDS = sorted(f"{base}_{kind}" for base, spec in LESSON_SPECS.items() for kind in spec[2])
 ALL = {**MODELS, **LESSON}

@@ -169,6 +169,20 @@ def assignment11_diary() -> pd.DataFrame:
     return diary
 
 
+def assignment11_reading() -> pd.DataFrame:
+    """solutions/11_longitudinal.ipynb, question 6: the reading study, 60 children x 5 waves, rng(1111)."""
+    rng = np.random.default_rng(1111)
+    n_children, waves = 60, np.arange(5)
+    child = np.repeat(np.arange(n_children), len(waves))
+    tutored = (np.arange(n_children) % 2)[child]
+    u = rng.multivariate_normal([0, 0], [[64, 2.4], [2.4, 2.25]], n_children)[child]
+    wave = np.tile(waves, n_children)
+    reading = pd.DataFrame({"child": child, "wave": wave, "tutored": tutored})
+    reading["score"] = (100 + 2 * tutored + (5 + 2 * tutored) * wave + u[:, 0] + u[:, 1] * wave
+                        + rng.normal(0, 5, len(child))).round(1)
+    return reading
+
+
 # name -> (function, grouping columns, notebooks that fit it)
 DATASETS = {
     "lesson03_tutorial": (lesson03_tutorial, ["school"], ["notebooks/03_icc.ipynb"]),
@@ -183,6 +197,7 @@ DATASETS = {
     "assignment01_sim": (assignment01_sim, ["group"], ["solutions/01_why_multilevel.ipynb"]),
     "assignment05_batches": (assignment05_batches, ["batch"], ["solutions/05_estimation.ipynb"]),
     "assignment11_diary": (assignment11_diary, ["person"], ["solutions/11_longitudinal.ipynb"]),
+    "assignment11_reading": (assignment11_reading, ["child"], ["solutions/11_longitudinal.ipynb"]),
 }
 
 

@@ -365,7 +365,9 @@ lesson_specs <- list(
   assignment01_sim_ri    = list("assignment01_sim", "y ~ x + (1 | group)", c(TRUE, FALSE), sol("01")),
   assignment05_batches   = list("assignment05_batches", "y ~ 1 + (1 | batch)", c(TRUE, FALSE), sol("05")),
   assignment11_diary_rewb  = list("assignment11_diary", "mood ~ hours_within + hours_mean + (1 | person)", TRUE, sol("11")),
-  assignment11_diary_naive = list("assignment11_diary", "mood ~ hours + (1 | person)", c(TRUE, FALSE), sol("11"))
+  assignment11_diary_naive = list("assignment11_diary", "mood ~ hours + (1 | person)", c(TRUE, FALSE), sol("11")),
+  assignment11_reading_growth = list("assignment11_reading", "score ~ wave + (wave | child)", TRUE, sol("11")),
+  assignment11_reading_conditional = list("assignment11_reading", "score ~ wave * tutored + (wave | child)", TRUE, sol("11"))
 )
 
 lesson_models <- list()
