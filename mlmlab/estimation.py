@@ -66,11 +66,12 @@ class Control:
     llf_tolerance : float
         Converged runs whose log-likelihoods differ by more than this disagree.
     engine : {"statsmodels", "auto", "pls"}
-        Who fits the model. ``"statsmodels"`` (default): the guarded statsmodels runs above. ``"pls"``:
+        Who fits the model. ``"statsmodels"``: the guarded statsmodels runs above. ``"pls"``:
         :mod:`mlmlab.pls`, lme4's penalised least squares with a sparse Schur-complement factorisation and its
         own guard (a convergence test, a second optimizer for boundary or failed optima), for every design; far
         faster for crossed and nested designs (``m.statsmodels`` is then statsmodels' fit of the same model, made
-        on first use). ``"auto"``: ``"pls"`` for designs with several grouping factors, ``"statsmodels"`` for one.
+        on first use). ``"auto"`` (default): ``"pls"`` for designs with several grouping factors, ``"statsmodels"``
+        for one.
         (``optimizers``, ``engine_start`` and ``polish`` apply to statsmodels only.)
 
     Examples
@@ -89,7 +90,7 @@ class Control:
     engine_start: bool = True
     polish: bool = True
     llf_tolerance: float = LLF_TOLERANCE
-    engine: str = "statsmodels"
+    engine: str = "auto"
 
     def __post_init__(self):
         opts = self.optimizers
