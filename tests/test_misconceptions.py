@@ -79,6 +79,13 @@ MISTAKES: dict[str, list[tuple[str, str, str]]] = {
         ("q1", "tau00 = float(mlmlab.fit('MathAch ~ 1 + (1 | School)', hsb, reml=False).varcomp['vcov'].iloc[0]); "
                "rho = tau00 / (tau00 + sigma2)", "looks like the ML estimate"),
         ("q1", "tau00, sigma2 = sigma2, tau00; rho = tau00 / (tau00 + sigma2)", "swapped"),
+        ("q1", "rho = tau00 / sigma2", "ratio of the two parts"),
+        ("q1", "rho = (tau00 / (tau00 + sigma2)) ** 0.5", "looks like a square root"),
+        ("q1", "rho = sigma2 / (tau00 + sigma2)", "within-school share"),
+        ("q1", "sd_t, sd_s = m0.varcomp['sdcor'].iloc[0], m0.varcomp['sdcor'].iloc[1]; rho = float(sd_t / (sd_t + sd_s))",
+         "built from standard deviations"),
+        ("q1", "vc_ml = mlmlab.fit('MathAch ~ 1 + (1 | School)', hsb, reml=False).varcomp['vcov']; "
+               "rho = float(vc_ml.iloc[0] / vc_ml.sum())", "comes from the ML fit"),
         ("q2", "deff_hsb = 1 + n_bar * rho; n_eff_hsb = len(hsb) / deff_hsb", "instead of n-bar - 1"),
         ("q2", "deff_hsb = 1 + (160 - 1) * rho; n_eff_hsb = len(hsb) / deff_hsb", "number of schools"),
         ("q3", "rho_naive = rho_naive ** 0.5", "ratio of standard deviations"),
