@@ -108,8 +108,11 @@ MISTAKES: dict[str, list[tuple[str, str, str]]] = {
         ("q2", "slope_low, slope_high = gamma10 - 1.96 * tau11, gamma10 + 1.96 * tau11", "multiplies the variance"),
         ("q2", "se = float(m_rs.fixed.loc['Days', 'se']); slope_low, slope_high = gamma10 - 1.96 * se, gamma10 + 1.96 * se",
          "confidence interval for the average slope"),
+        ("q2", "blup_sd = float(m_rs.ranef.query(\"term == 'Days'\")['estimate'].std()); "
+               "slope_low, slope_high = gamma10 - 1.96 * blup_sd, gamma10 + 1.96 * blup_sd", "spread of the BLUP slopes"),
         ("q3", "tau00_mid, tau01_mid = float(G.iloc[0, 0]), float(G.iloc[0, 1])", "old intercept variance"),
-        ("q3", "tau00_mid = float(shift_origin(G, -4.5).iloc[0, 0]); tau01_mid = float(shift_origin(G, -4.5).iloc[0, 1])",
+        ("q3", "tau00_mid = float(G.iloc[0, 0] - 9 * G.iloc[0, 1] + 20.25 * G.iloc[1, 1]); "
+               "tau01_mid = float(G.iloc[0, 1] - 4.5 * G.iloc[1, 1])",
          "c = -4.5"),
         ("q3", "tau00_mid = float(G.iloc[0, 0] + 4.5 * G.iloc[0, 1] + 4.5 ** 2 * G.iloc[1, 1])", "covariance term once"),
         ("q3", "tau01_mid = float(G.iloc[0, 1])", "old covariance"),
