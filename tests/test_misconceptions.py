@@ -131,6 +131,13 @@ MISTAKES: dict[str, list[tuple[str, str, str]]] = {
                "tau_ml_hand = ((J - 1) / J * ms_between - ms_within) / n", "ddof = 0"),
         ("q1", "ms_within = float(data['y'].var()); tau_reml_hand = (ms_between - ms_within) / n; "
                "tau_ml_hand = ((J - 1) / J * ms_between - ms_within) / n", "variance of all 32 values"),
+        ("q1", "tau_reml_hand = ms_between - ms_within", "estimates n times tau00"),
+        ("q1", "tau_reml_hand = ms_between / n", "leaves out MS_W"),
+        ("q1", "tau_reml_hand = (ms_between - ms_within) / J", "divides by J, the number of batches"),
+        ("q1", "tau_reml_hand, tau_ml_hand = tau_ml_hand, tau_reml_hand", "looks like the ML estimate"),
+        ("q1", "tau_ml_hand = tau_reml_hand", "equals the REML estimate"),
+        ("q1", "tau_ml_hand = (J / (J - 1) * ms_between - ms_within) / n", "makes MS_B larger"),
+        ("q1", "tau_ml_hand = (J - 1) / J * tau_reml_hand", "rescales the whole REML estimate"),
         ("q2", "tau_reml, tau_ml = tau_reml ** 0.5, tau_ml ** 0.5", "looks like a standard deviation"),
         ("q2", "sigma2_reml, tau_reml = tau_reml, sigma2_reml; tau_ml = tau_reml / 2", "swapped"),
         ("q3", "J_needed = 22", "rounded down"),
