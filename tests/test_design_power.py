@@ -40,7 +40,7 @@ def test_unequal_sizes_and_attrition_cost_power_but_keep_coverage():
 
 @pytest.mark.slow
 def test_random_slope_and_cross_level_interaction_are_unbiased_and_covered_on_between_df():
-    R = 400
+    R = 300
     tab = design_power([24], [8], fixed={"x": 0.3, "w": 0.3, "x:w": 0.25}, tau00=0.2, tau11=0.1, tau01=0.03,
                        sigma2=0.7, n_reps=R, rng=9, progress=False).set_index("parameter")
     assert list(tab["df"]) == [22.0, 22.0, 22.0]                      # a varying slope: J - 2 for x and x:w

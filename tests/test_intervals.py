@@ -56,7 +56,7 @@ def test_profile_intervals_are_lme4s(key, fits):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("key", ["dyestuff_reml", "sleepstudy_rs_reml", "hsb_rs_reml"])  # engine refits: 1,000 in seconds
+@pytest.mark.parametrize("key", ["dyestuff_reml", "sleepstudy_rs_reml"])  # engine refits: 1,000 in seconds
 def test_bootstrap_percentiles_agree_with_bootmer_within_monte_carlo_error(key, fits):
     """Both sides use 1,000 simulated data sets: a 2.5 % percentile then has a Monte Carlo SE of about 3 % of
     the interval's width for the difference of two runs; 15 % is five such SEs."""
