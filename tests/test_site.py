@@ -12,6 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 import build_site  # noqa: E402
+from _shared_site import TEST_HOSTING, shared_site  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -40,9 +41,8 @@ def _parse(path):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    output = tmp_path_factory.mktemp("site") / "site"
-    result = build_site.build(output)
-    return output, result
+    """The site built with the test hosting, shared with test_site_browser.py (one Sphinx build per run)."""
+    return shared_site(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +153,7 @@ def test_pages_load_nothing_from_the_network(pages, site):
 
 def test_launch_box_follows_the_hosting_setting(site):
     output, _ = site
-    hosting = build_site.HOSTING
+    hosting = TEST_HOSTING
     for folder, paths in build_site.sources().items():
         for path in paths:
             html = (output / folder / f"{path.stem}.html").read_text(encoding="utf-8")
@@ -167,6 +167,18 @@ def test_launch_box_follows_the_hosting_setting(site):
                 assert "tool.mlmlab.hosting" in text, f"{folder}/{path.name}: no sentence on how to set the hosting"
             else:
                 assert binder.replace("&", "&amp;") in box.group(1), f"{folder}/{path.name}: Binder link missing"
+
+
+@pytest.mark.parametrize("hosting", [build_site.Hosting(), build_site.HOSTING], ids=["unset", "configured"])
+def test_launch_box_without_hosting_says_how_to_set_it(hosting):
+    """Until a hosting is configured the box offers the download and says where to set it; once it is, the links."""
+    box = build_site.launch_box("notebooks", "03_icc.ipynb", "about 20 minutes", hosting)
+    assert "Download notebook" in box
+    if hosting.binder_url("notebooks/03_icc.ipynb") is None:
+        assert "Launch on Binder" not in box and "git-pull" not in box
+        assert "tool.mlmlab.hosting" in box
+    else:
+        assert hosting.binder_url("notebooks/03_icc.ipynb") in box
 
 
 def test_hosting_links():

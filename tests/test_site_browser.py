@@ -31,15 +31,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 import build_site  # noqa: E402
+from _shared_site import TEST_HOSTING, shared_site  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = os.environ.get("MLMLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
-# Example hosting, only for this test: the site must turn it into the right links.
-TEST_HOSTING = build_site.Hosting(repository="https://github.com/example-org/mlmlab", branch="main",
-                                  jupyterhub="https://hub.example.edu")
 LOCAL_SCHEMES = ("file", "data", "blob", "about")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 MATH_TIMEOUT_MS = 20_000
@@ -148,8 +146,7 @@ def site(tmp_path_factory) -> Path:
     given = os.environ.get("MLMLAB_SITE_DIR")
     if given:
         return Path(given).resolve()
-    output = tmp_path_factory.mktemp("site") / "site"
-    result = build_site.build(output, hosting=TEST_HOSTING)
+    output, result = shared_site(tmp_path_factory)  # one build per run, shared with test_site.py
     assert result.returncode == 0, result.stderr[-3000:]
     return output
 
