@@ -71,7 +71,9 @@ def fit(formula, data, *, reml=True, control=None):
     Notes
     -----
     The model is built once (:func:`mlmlab.design.build_design`, kept as ``result.design``) and then
-    estimated (:func:`mlmlab.estimation.estimate`). Guarded optimisation. For one grouping factor with one block of random effects, a fast
+    estimated (:func:`mlmlab.estimation.estimate`): designs with several grouping factors (crossed or nested) by
+    :mod:`mlmlab.pls` (see below), one grouping factor by guarded optimisation with statsmodels. For one grouping
+    factor with one block of random effects, a fast
     profiled-likelihood fit (:mod:`mlmlab.engine`) gives start values for a first ``lbfgs`` run.
     Then the runs in ``control.optimizers`` (``["powell", "lbfgs"]``, ``["nm", "lbfgs"]``, ``"lbfgs"``,
     ``"bfgs"``) are tried in order, each with its warnings recorded. A run counts only if it
@@ -83,11 +85,11 @@ def fit(formula, data, *, reml=True, control=None):
     random-effect column is badly scaled (e.g. a slope on a covariate with SD 10 whose variance is zero),
     the model is fitted with those columns rescaled and finished on the user's scale from that optimum.
 
-    ``control=Control(engine="pls")`` fits the model instead with :mod:`mlmlab.pls`, lme4's penalised least
-    squares (sparse for crossed and nested designs: a 70,000-row design with three crossed factors in seconds;
-    its own guard: a convergence test and a second optimizer for boundary or failed optima), and
-    ``engine="auto"`` does so for designs with several grouping factors; ``result.statsmodels`` is then
-    statsmodels' fit of the same model, made on first use.
+    :mod:`mlmlab.pls` is lme4's penalised least squares (sparse for crossed and nested designs: a 70,000-row
+    design with three crossed factors in seconds; its own guard: a convergence test and a second optimizer for
+    boundary or failed optima). The default ``Control(engine="auto")`` uses it for designs with several grouping
+    factors, ``engine="pls"`` for every design, ``engine="statsmodels"`` for none; where it fitted the model,
+    ``result.statsmodels`` is statsmodels' fit of the same model, made on first use.
 
     The formula is read as R reads it: ``I(age^2)`` is a power, ``scale(x)`` divides by the n − 1 SD,
     and columns named like Python keywords (``class``), with dots (``y.val``) or like functions
