@@ -187,7 +187,7 @@ def check_positive_int(value, func: str, arg: str, *, minimum: int = 1) -> int:
 
 
 #: What a fitted model from mlmlab.fit offers to the functions that read it.
-RESULT_ATTRIBUTES = ("formula", "data", "fixed", "G", "sigma2", "design")
+RESULT_ATTRIBUTES = ("formula", "data", "fixef", "G", "sigma2", "design")
 
 
 def check_result(result, func: str, arg: str = "result", *, needs=RESULT_ATTRIBUTES):

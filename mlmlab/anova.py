@@ -110,7 +110,7 @@ def type3_hypotheses(result) -> dict:
     """
     check_result(result, "type3_hypotheses")
     design = result.design
-    names = list(result.fixed.index)
+    names = list(result.fixef.index)
     X = design.X.to_numpy(dtype=float)
     info = design.x_info
     slices = dict(info.term_name_slices)
@@ -155,7 +155,7 @@ def _matching_columns(Xt, rdX, result) -> list:
             raise argument_error(
                 "anova", "result", "a model whose fixed-effect columns are indicators of levels times numeric "
                 "variables", result,
-                detail=f"the column {result.fixed.index[j]!r} is not one of them in treatment coding",
+                detail=f"the column {result.fixef.index[j]!r} is not one of them in treatment coding",
                 fix="Type III hypotheses are built as lmerTest builds them; test this term with a contrast "
                     "instead: mlmlab.satterthwaite(m, contrasts=...).")
         out.append(int(hits[0]))

@@ -56,6 +56,13 @@ class Control:
 
     Parameters
     ----------
+    engine : {"pls", "statsmodels"}
+        Who fits the model. ``"pls"`` (default): :mod:`mlmlab.pls`, lme4's penalised least squares for every
+        design (one or several grouping factors, nested or crossed), with its own guard: a convergence test from
+        a finite-difference gradient and Hessian (lme4's ``checkConv``), Newton steps, and a second optimizer for
+        boundary or failed optima; ``m.statsmodels`` is then statsmodels' fit of the same model, made on first
+        use. ``"statsmodels"``: the guarded statsmodels runs below (several optimizers, compared, the best
+        polished), what lesson 05 takes apart.
     optimizers : tuple of tuple of str
         statsmodels ``MixedLM.fit`` methods tried in order, each a chain such as ``("powell", "lbfgs")``.
     engine_start : bool
@@ -65,32 +72,28 @@ class Control:
         Finish the best run (and any converged run that stopped short) with a tight BFGS step.
     llf_tolerance : float
         Converged runs whose log-likelihoods differ by more than this disagree.
-    engine : {"statsmodels", "auto", "pls"}
-        Who fits the model. ``"statsmodels"``: the guarded statsmodels runs above. ``"pls"``:
-        :mod:`mlmlab.pls`, lme4's penalised least squares with a sparse Schur-complement factorisation and its
-        own guard (a convergence test, a second optimizer for boundary or failed optima), for every design; far
-        faster for crossed and nested designs (``m.statsmodels`` is then statsmodels' fit of the same model, made
-        on first use). ``"auto"`` (default): ``"pls"`` for designs with several grouping factors, ``"statsmodels"``
-        for one.
-        (``optimizers``, ``engine_start`` and ``polish`` apply to statsmodels only.)
+
+    ``optimizers``, ``engine_start``, ``polish`` and ``llf_tolerance`` steer the statsmodels runs only: changing
+    them needs ``engine="statsmodels"`` (a ValueError says so otherwise).
 
     Examples
     --------
     >>> from mlmlab import fit, datasets
-    >>> m = fit("Yield ~ 1 + (1 | Batch)", datasets.load("dyestuff"),
-    ...         control=Control(optimizers=(("lbfgs",), ("bfgs",)), engine_start=False))
-    >>> m.optimizer.startswith(("lbfgs", "bfgs"))
-    True
-    >>> p = fit("diameter ~ 1 + (1 | plate) + (1 | sample)", datasets.load("penicillin"), control=Control(engine="pls"))
-    >>> round(p.llf, 4), p.optimizer   # lme4: -165.4303
-    (-165.4303, 'mlmlab.pls: L-BFGS-B')
+    >>> dye = datasets.load("dyestuff")
+    >>> m = fit("Yield ~ 1 + (1 | Batch)", dye)
+    >>> round(m.llf, 4), m.optimizer   # lme4: -159.8271
+    (-159.8271, 'mlmlab.pls: L-BFGS-B')
+    >>> s = fit("Yield ~ 1 + (1 | Batch)", dye,
+    ...         control=Control(engine="statsmodels", optimizers=(("lbfgs",), ("bfgs",)), engine_start=False))
+    >>> round(s.llf, 4), s.optimizer.startswith(("lbfgs", "bfgs"))
+    (-159.8271, True)
     """
 
     optimizers: tuple = OPTIMIZERS
     engine_start: bool = True
     polish: bool = True
     llf_tolerance: float = LLF_TOLERANCE
-    engine: str = "auto"
+    engine: str = "pls"
 
     def __post_init__(self):
         opts = self.optimizers
@@ -107,8 +110,16 @@ class Control:
         tol = self.llf_tolerance
         if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not np.isfinite(tol) or tol <= 0:
             raise argument_error("Control", "llf_tolerance", "a positive number", tol)
-        if self.engine not in ("auto", "pls", "statsmodels"):
-            raise argument_error("Control", "engine", "one of 'statsmodels', 'auto', 'pls'", self.engine)
+        if self.engine not in ("pls", "statsmodels"):
+            raise argument_error("Control", "engine", "'pls' or 'statsmodels'", self.engine)
+        changed = [name for name, default in (("optimizers", OPTIMIZERS), ("engine_start", True), ("polish", True),
+                                              ("llf_tolerance", LLF_TOLERANCE))
+                   if getattr(self, name) != default]
+        if self.engine == "pls" and changed:
+            raise argument_error("Control", changed[0], "left at its default with engine='pls'", getattr(self, changed[0]),
+                                 detail=f"{', '.join(changed)} steer the statsmodels optimizers only",
+                                 fix="Add engine='statsmodels' to use them, e.g. "
+                                     "Control(engine='statsmodels', optimizers=(('lbfgs',),)).")
 
 
 @dataclass
@@ -143,7 +154,7 @@ class Estimate:
 def estimate(design: ModelDesign, *, reml: bool, control: Control | None = None) -> Estimate:
     """Fit a design by guarded optimisation (see :func:`mlmlab.fit`, Notes)."""
     control = control or Control()
-    if control.engine == "pls" or (control.engine == "auto" and len(design.factors) > 1):
+    if control.engine == "pls":
         _statsmodels_plan(design)  # refuses what statsmodels (and so m.statsmodels) cannot express
         return _pls_estimate(design, reml=reml)
     model, layout = statsmodels_model(design)

@@ -119,7 +119,7 @@ def _adjust(result) -> _Adjusted:
     for r in range(k):
         U += W[r, r] * (Q[r, r] - P[r] @ Phi @ P[r])
     PhiA = Phi + 2 * Phi @ U @ Phi
-    beta = result.fixed["estimate"].to_numpy(dtype=float)
+    beta = result.fixef.to_numpy(dtype=float)
     return _Adjusted(beta, Phi, (PhiA + PhiA.T) / 2, P, W)
 
 
@@ -172,7 +172,7 @@ def vcov_adjusted(result) -> pd.DataFrame:
     Days          -2.910  0.647
     """
     adj = _adjust(_check_reml(result, "vcov_adjusted"))
-    names = list(result.fixed.index)
+    names = list(result.fixef.index)
     return pd.DataFrame(adj.PhiA, index=names, columns=names)
 
 
@@ -211,7 +211,7 @@ def kenward_roger(result, contrasts=None) -> pd.DataFrame:
     5.5. The SE is lme4's here (a balanced design); in unbalanced designs the adjustment makes it larger.
     """
     _check_reml(result, "kenward_roger")
-    L = contrast_matrix(contrasts, list(result.fixed.index), "kenward_roger")
+    L = contrast_matrix(contrasts, list(result.fixef.index), "kenward_roger")
     adj = _adjust(result)
     rows = []
     for label, c in L.iterrows():

@@ -1,7 +1,7 @@
-"""The result of :func:`mlmlab.fit`: lme4-style numbers on top of a statsmodels fit.
+"""The result of :func:`mlmlab.fit`: lme4-style numbers for a fitted design.
 
 Everything learners read off a mixed model lives here: fixed effects with the standard errors
-lme4, SAS PROC MIXED and HLM report, variance components laid out like lme4's
+lme4, SAS PROC MIXED and HLM report and lmerTest's t-tests, variance components laid out like lme4's
 ``as.data.frame(VarCorr(m))``, fit criteria (log-likelihood, AIC, BIC, deviance), BLUPs of the
 random effects and predictions.
 """
@@ -18,6 +18,8 @@ from mlmlab._checks import argument_error, check_data
 from mlmlab._linalg import psd_cholesky
 from mlmlab.design import NewDataError
 from mlmlab.estimation import estimate, statsmodels_fit
+from mlmlab.kenward_roger import kenward_roger
+from mlmlab.satterthwaite import satterthwaite
 
 __all__ = ["MixedResult"]
 
@@ -39,8 +41,12 @@ class MixedResult:
         True for a REML fit, False for maximum likelihood.
     fixed : pandas.DataFrame
         Fixed effects γ indexed by term (patsy names such as ``"Intercept"``, ``"cses"``,
-        ``"Sector[T.Catholic]"``); columns ``estimate``, ``se``, ``z``, ``p``, ``ci_low``, ``ci_high``.
-        Standard errors from (XᵀV̂⁻¹X)⁻¹, as lme4 reports them; z-tests and 95 % Wald intervals.
+        ``"Sector[T.Catholic]"``); columns ``estimate``, ``se``, ``df``, ``t``, ``p``, ``ci_low``, ``ci_high``.
+        Standard errors from (XᵀV̂⁻¹X)⁻¹, as lme4 reports them; t-tests and 95 % t intervals on Satterthwaite's
+        degrees of freedom, as lmerTest's ``summary`` (computed on first use). :meth:`fixed_table` gives
+        Kenward–Roger's or the z-test's version.
+    fixef : pandas.Series
+        The fixed-effect estimates alone (lme4's ``fixef``), indexed like ``fixed``.
     varcomp : pandas.DataFrame
         Columns ``grp``, ``var1``, ``var2``, ``vcov``, ``sdcor`` as lme4's ``as.data.frame(VarCorr(m))``:
         a row per variance (``var2`` missing, ``sdcor`` = SD), a row per covariance (``sdcor`` =
@@ -78,8 +84,8 @@ class MixedResult:
     control : mlmlab.Control or None
         The optimisation settings the fit was made with (None: the defaults).
     statsmodels : statsmodels MixedLMResults
-        The underlying statsmodels result, untouched. For a model fitted by :mod:`mlmlab.pls` (several grouping
-        factors), statsmodels' fit of the same model, made on first use from the PLS optimum.
+        statsmodels' fit of the same model: made on first use, started at the optimum, for a model fitted by
+        :mod:`mlmlab.pls` (the default); the guarded fit itself with ``Control(engine="statsmodels")``.
 
     Examples
     --------
@@ -115,6 +121,7 @@ class MixedResult:
         self._estimate = est
         self._statsmodels = est.statsmodels
         self._beta = est.beta
+        self._fixed = None
         self.formula = design.formula
         self.reml = reml
         self.data = design.data
@@ -221,16 +228,78 @@ class MixedResult:
 
     # ------------------------------------------------------------------ tables
     @property
+    def fixef(self) -> pd.Series:
+        """The fixed-effect estimates γ̂ (lme4's ``fixef``), indexed by term."""
+        return pd.Series(np.array(self._beta, dtype=float), index=pd.Index(list(self.design.X.columns), name="term"),
+                         name="estimate")
+
+    @property
     def fixed(self) -> pd.DataFrame:
-        """Fixed effects: estimate, se, z, p, ci_low, ci_high (indexed by patsy term name)."""
-        est = pd.Series(self._beta, index=self.design.X.columns)
-        se = np.sqrt(np.diag(self._fe_cov))
-        z = est.to_numpy() / se
-        q = stats.norm.ppf(0.975)
-        return pd.DataFrame({
-            "estimate": est.to_numpy(), "se": se, "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
-            "ci_low": est.to_numpy() - q * se, "ci_high": est.to_numpy() + q * se,
-        }, index=pd.Index(list(self.design.X.columns), name="term"))
+        """Fixed effects: estimate, se, df, t, p, ci_low, ci_high (Satterthwaite's df; see :meth:`fixed_table`)."""
+        if self._fixed is None:
+            self._fixed = self.fixed_table()
+        return self._fixed.copy()
+
+    def fixed_table(self, ddf: str = "satterthwaite") -> pd.DataFrame:
+        """Fixed effects with tests and 95 % intervals, by the chosen denominator degrees of freedom.
+
+        Parameters
+        ----------
+        ddf : {"satterthwaite", "kenward-roger", "z"}, default="satterthwaite"
+            ``"satterthwaite"``: t-tests on Satterthwaite's df (lmerTest's ``summary``; REML or ML fits).
+            ``"kenward-roger"``: Kenward–Roger's adjusted standard errors and df (pbkrtest; REML fits only).
+            ``"z"``: Wald z-tests and normal intervals, as if the variance components were known (lme4's
+            ``summary`` and statsmodels print z).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by term: ``estimate``, ``se``, then ``df`` and ``t`` (or ``z``), ``p`` (two-sided), and the
+            95 % interval ``ci_low``, ``ci_high`` (estimate ± the t or normal quantile × se).
+
+        Raises
+        ------
+        MlmlabInputError
+            An unknown ``ddf``, or ``"kenward-roger"`` for an ML fit.
+
+        Examples
+        --------
+        >>> from mlmlab import fit, datasets
+        >>> m = fit("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+        >>> m.fixed_table().round(2)
+                   estimate    se    df      t    p  ci_low  ci_high
+        term
+        Intercept    251.41  6.82  17.0  36.84  0.0  237.01   265.80
+        Days          10.47  1.55  17.0   6.77  0.0    7.21    13.73
+        >>> m.fixed_table("z").round(2)
+                   estimate    se      z    p  ci_low  ci_high
+        term
+        Intercept    251.41  6.82  36.84  0.0  238.03   264.78
+        Days          10.47  1.55   6.77  0.0    7.44    13.50
+
+        With 18 subjects the slope is judged on 17 degrees of freedom, not on the 180 rows: the t interval is
+        wider than the z interval.
+        """
+        if ddf not in ("satterthwaite", "kenward-roger", "z"):
+            raise argument_error("fixed_table", "ddf", "one of 'satterthwaite', 'kenward-roger', 'z'", ddf)
+        est = self.fixef
+        if ddf == "z":
+            se = np.sqrt(np.diag(self._fe_cov))
+            z = est.to_numpy() / se
+            q = stats.norm.ppf(0.975)
+            return pd.DataFrame({"estimate": est.to_numpy(), "se": se, "z": z, "p": 2 * stats.norm.sf(np.abs(z)),
+                                 "ci_low": est.to_numpy() - q * se, "ci_high": est.to_numpy() + q * se},
+                                index=est.index)
+        tab = satterthwaite(self) if ddf == "satterthwaite" else kenward_roger(self)
+        if ddf == "satterthwaite":  # the SEs of the fit itself (lme4's), to the last digit
+            tab["se"] = np.sqrt(np.diag(self._fe_cov))
+            tab["t"] = tab["estimate"] / tab["se"]
+            tab["p"] = 2 * stats.t.sf(np.abs(tab["t"]), tab["df"])
+        q = stats.t.ppf(0.975, tab["df"].to_numpy())
+        tab["ci_low"] = tab["estimate"] - q * tab["se"]
+        tab["ci_high"] = tab["estimate"] + q * tab["se"]
+        tab.index.name = "term"
+        return tab
 
     @property
     def varcomp(self) -> pd.DataFrame:
@@ -410,7 +479,7 @@ class MixedResult:
         >>> from mlmlab import fit, datasets
         >>> m = fit("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
         >>> print(m.summary())  # doctest: +ELLIPSIS
-        Linear mixed model fit by REML (statsmodels MixedLM via mlmlab)
+        Linear mixed model fit by REML (mlmlab, lme4's penalised least squares)
         Formula: Reaction ~ Days + (Days | Subject)
         ...
         Random effects:
@@ -419,6 +488,11 @@ class MixedResult:
                   Days           35.07    5.922  0.07
          Residual                654.9    25.59
         Number of obs: 180, groups: Subject, 18
+        <BLANKLINE>
+        Fixed effects (t-tests on Satterthwaite's df):
+                  Estimate Std. Error    df t value Pr(>|t|)
+        Intercept 251.4051     6.8246 17.00   36.84  < 2e-16
+        Days       10.4673     1.5458 17.00    6.77 3.26e-06
         ...
 
         Taught in lesson 02.
@@ -434,14 +508,14 @@ class MixedResult:
         lines += _random_table(self)
         groups = ", ".join(f"{k}, {v}" for k, v in self.ngroups.items())
         lines.append(f"Number of obs: {self.nobs}, groups: {groups}")
-        lines += ["", "Fixed effects:"]
+        lines += ["", "Fixed effects (t-tests on Satterthwaite's df):"]
         fx = self.fixed
-        tab = pd.DataFrame({"Estimate": fx["estimate"], "Std. Error": fx["se"], "z value": fx["z"],
-                            "Pr(>|z|)": fx["p"]})
+        tab = pd.DataFrame({"Estimate": fx["estimate"], "Std. Error": fx["se"], "df": fx["df"], "t value": fx["t"],
+                            "Pr(>|t|)": fx["p"]})
         tab.index.name = None
         lines.append(tab.to_string(formatters={
-            "Estimate": "{:.4f}".format, "Std. Error": "{:.4f}".format, "z value": "{:.2f}".format,
-            "Pr(>|z|)": lambda v: "<2e-16" if v < 2e-16 else f"{v:.3g}"}))
+            "Estimate": "{:.4f}".format, "Std. Error": "{:.4f}".format, "df": "{:.2f}".format,
+            "t value": "{:.2f}".format, "Pr(>|t|)": lambda v: " < 2e-16" if v < 2e-16 else f"{v:.3g}"}))
         lines += ["", f"Optimizer: {self.optimizer}; converged: {self.converged}; singular: {self.singular}"]
         for m in self.messages:
             lines.append(f"Note: {m}")

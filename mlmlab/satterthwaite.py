@@ -154,13 +154,13 @@ def satterthwaite(result, contrasts=None) -> pd.DataFrame:
     180 rows.
     """
     check_result(result, "satterthwaite")
-    names = list(result.fixed.index)
+    names = list(result.fixef.index)
     L = contrast_matrix(contrasts, names)
     dev = Deviance.of(result)
     cov_phi = _varpar_cov(dev)
     grads = _jacobian(dev.cov_beta, dev.phi_hat)
     C = dev.cov_beta(dev.phi_hat)  # cov(gamma-hat) at the fit
-    beta = result.fixed["estimate"].to_numpy(dtype=float)
+    beta = result.fixef.to_numpy(dtype=float)
     rows = []
     for label, c in L.iterrows():
         w = c.to_numpy(dtype=float)
@@ -189,7 +189,7 @@ def f_tests(result, hypotheses: dict) -> dict:
     cov_phi = _varpar_cov(dev)
     grads = _jacobian(dev.cov_beta, dev.phi_hat)
     C = dev.cov_beta(dev.phi_hat)
-    beta = result.fixed["estimate"].to_numpy(dtype=float)
+    beta = result.fixef.to_numpy(dtype=float)
     out = {}
     for label, L in hypotheses.items():
         L = np.atleast_2d(np.asarray(L, dtype=float))

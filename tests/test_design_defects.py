@@ -14,7 +14,7 @@ import pytest
 
 from _lme4 import (REF, check_fixed_effects, check_loglik_and_criteria, check_random_effects_blups,
                    check_variance_components)
-from mlmlab import datasets, estimation, fit, r2_nakagawa
+from mlmlab import Control, datasets, estimation, fit, r2_nakagawa
 from mlmlab.design import build_design
 from mlmlab.formula import EVAL_ENV, for_patsy, parse_formula, user_name
 
@@ -149,7 +149,7 @@ def test_when_every_optimizer_fails_on_the_given_scale_the_rescaled_fit_reaches_
     monkeypatch.setattr(estimation, "_run", failing_on_the_given_scale)
     with warnings.catch_warnings():
         warnings.simplefilter("error")   # no "No optimizer converged"
-        m = fit("Y ~ X10 + (X10 || school)", sim_x10)
+        m = fit("Y ~ X10 + (X10 || school)", sim_x10, control=Control(engine="statsmodels"))
     assert m.converged and m.optimizer.startswith("rescaled start→lbfgs")
     assert m.messages[0].startswith("Every optimizer failed on the random-effect columns as given")
     _check_against_lme4(DESIGN["lesson06_tutorial_sim_x10_uncorr_reml"], m)

@@ -41,21 +41,41 @@ def sleep_rs(sleep):
     return _quiet_fit("Reaction ~ Days + (Days | Subject)", sleep)
 
 
+#: The guarded statsmodels path (what lesson 05 takes apart); the default engine is mlmlab.pls.
+SM = Control(engine="statsmodels")
+
+
+@pytest.fixture(scope="module")
+def hsb_rs_sm(hsb):
+    return _quiet_fit("MathAch ~ cses + (cses | School)", hsb, control=SM)
+
+
+@pytest.fixture(scope="module")
+def sleep_rs_sm(sleep):
+    return _quiet_fit("Reaction ~ Days + (Days | Subject)", sleep, control=SM)
+
+
 # ----------------------------------------------------------------------------- guarded optimisation
 
-def test_hsb_random_slope_reaches_the_optimum(hsb_rs):
+@pytest.mark.parametrize("engine", ["pls", "statsmodels"])
+def test_hsb_random_slope_reaches_the_optimum(engine, hsb_rs, hsb_rs_sm):
     """statsmodels' default fit stops near -23457.5 and lbfgs alone one or two units short; lme4: -23357.12."""
-    assert isinstance(hsb_rs, MixedResult)
-    assert abs(hsb_rs.llf - (-23357.117)) < 0.01
-    assert hsb_rs.converged
-    vc = hsb_rs.varcomp
+    m = hsb_rs if engine == "pls" else hsb_rs_sm
+    assert isinstance(m, MixedResult)
+    assert abs(m.llf - (-23357.117)) < 0.01
+    assert m.converged
+    vc = m.varcomp
     assert abs(vc.loc[0, "vcov"] - 8.68) < 0.01 and abs(vc.loc[1, "vcov"] - 0.694) < 0.001
-    assert abs(hsb_rs.sigma2 - 36.70) < 0.01
+    assert abs(m.sigma2 - 36.70) < 0.01
+    assert m.messages == []
+    if engine == "pls":
+        assert m.optimizer == "mlmlab.pls: L-BFGS-B" and m._statsmodels is None
+        assert abs(m.statsmodels.llf - m.llf) < 1e-4   # statsmodels' fit of the same model, made on first use
+        return
     # Two optimizer runs agreed before the search stopped, and the winner is named.
-    good = [r for r in hsb_rs._runs if r[2] and np.isfinite(r[1])]
+    good = [r for r in m._runs if r[2] and np.isfinite(r[1])]
     assert len(good) >= 2 and max(r[1] for r in good) - min(r[1] for r in good) <= fitting.LLF_TOLERANCE
-    assert hsb_rs.optimizer.split(" ")[0] in {r[0] for r in hsb_rs._runs} | {"engine"}
-    assert hsb_rs.messages == []
+    assert m.optimizer.split(" ")[0] in {r[0] for r in m._runs} | {"engine"}
 
 
 def test_a_falsely_converged_run_is_reported(hsb):
@@ -63,7 +83,7 @@ def test_a_falsely_converged_run_is_reported(hsb):
 
     Where lbfgs stops depends on the CPU's BLAS kernels (-23359.40 on AVX-512 kernels, -23358.67 on generic
     x86-64 ones), so the message is matched with any value more than a unit below the optimum."""
-    control = Control(optimizers=(("lbfgs",), ("powell", "lbfgs")), engine_start=False)
+    control = Control(engine="statsmodels", optimizers=(("lbfgs",), ("powell", "lbfgs")), engine_start=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")   # resolved by polishing: a note, no warning
         m = fit("MathAch ~ cses + (cses | School)", hsb, control=control)
@@ -77,7 +97,7 @@ def test_a_falsely_converged_run_is_reported(hsb):
 
 
 def test_disagreeing_optimizers_warn_and_the_best_is_kept(hsb):
-    control = Control(optimizers=(("lbfgs",), ("powell", "lbfgs")), engine_start=False, polish=False)
+    control = Control(engine="statsmodels", optimizers=(("lbfgs",), ("powell", "lbfgs")), engine_start=False, polish=False)
     with pytest.warns(ConvergenceWarning, match=r"Optimizers disagreed: powell→lbfgs reached log-likelihood -23357.12 but "
                                          r"lbfgs stopped at -233[5-9]\d\.\d\d and reported convergence. mlmlab kept "
                                          r"the best"):
@@ -88,7 +108,7 @@ def test_disagreeing_optimizers_warn_and_the_best_is_kept(hsb):
 
 
 def test_no_converged_optimizer_is_never_silent(hsb):
-    control = Control(optimizers=(("bfgs",), ("cg",)), engine_start=False)
+    control = Control(engine="statsmodels", optimizers=(("bfgs",), ("cg",)), engine_start=False)
     with pytest.warns(ConvergenceWarning, match=r"No optimizer converged \(tried bfgs, cg\). The numbers below are the "
                                                 r"best attempt and may be wrong."):
         m = fit("MathAch ~ cses + (cses | School)", hsb, control=control)
@@ -98,7 +118,7 @@ def test_no_converged_optimizer_is_never_silent(hsb):
 
 def test_infinite_loglik_is_a_failed_run(sleep):
     """statsmodels returns llf=+inf on sleepstudy with Nelder-Mead; that run must not win."""
-    control = Control(optimizers=(("nm", "lbfgs"), ("lbfgs",), ("powell", "lbfgs")), engine_start=False)
+    control = Control(engine="statsmodels", optimizers=(("nm", "lbfgs"), ("lbfgs",), ("powell", "lbfgs")), engine_start=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = fit("Reaction ~ Days + (Days | Subject)", sleep, control=control)
@@ -107,20 +127,34 @@ def test_infinite_loglik_is_a_failed_run(sleep):
     assert not m.optimizer.startswith("nm")
 
 
-def test_engine_start_values_are_checked_by_another_optimizer(sleep_rs):
+def test_engine_start_values_are_checked_by_another_optimizer(sleep_rs_sm):
+    sleep_rs = sleep_rs_sm
     names = [r[0] for r in sleep_rs._runs]
     assert names[0] == "engine start→lbfgs" and "powell→lbfgs" in names
 
 
 # ----------------------------------------------------------------------------- the result's pieces
 
-def test_fixed_table_layout_and_wald_numbers(sleep_rs):
+def test_fixed_table_layout_t_tests_and_wald_numbers(sleep_rs):
     fx = sleep_rs.fixed
-    assert list(fx.columns) == ["estimate", "se", "z", "p", "ci_low", "ci_high"]
+    assert list(fx.columns) == ["estimate", "se", "df", "t", "p", "ci_low", "ci_high"]
     assert list(fx.index) == ["Intercept", "Days"]
-    np.testing.assert_allclose(fx["z"], fx["estimate"] / fx["se"])
-    np.testing.assert_allclose(fx["ci_high"] - fx["estimate"], 1.959964 * fx["se"], rtol=1e-6)
-    assert 0 < fx.loc["Days", "p"] < 1e-10
+    pd.testing.assert_series_equal(fx["estimate"], sleep_rs.fixef)
+    np.testing.assert_allclose(fx["t"], fx["estimate"] / fx["se"])
+    np.testing.assert_allclose(fx["df"], 17.0, rtol=1e-4)   # lmerTest: 17 for both (18 subjects)
+    np.testing.assert_allclose(fx["ci_high"] - fx["estimate"], 2.109816 * fx["se"], rtol=1e-5)  # qt(0.975, 17)
+    assert fx.loc["Days", "p"] == pytest.approx(3.264e-06, rel=1e-3)  # lmerTest; z would give 1.27e-11
+    fx.loc["Days", "se"] = 0.0     # a copy: the result's table is not changed by the caller
+    assert sleep_rs.fixed.loc["Days", "se"] > 1
+    z = sleep_rs.fixed_table("z")
+    assert list(z.columns) == ["estimate", "se", "z", "p", "ci_low", "ci_high"]
+    np.testing.assert_allclose(z["z"], z["estimate"] / z["se"])
+    np.testing.assert_allclose(z["ci_high"] - z["estimate"], 1.959964 * z["se"], rtol=1e-6)
+    assert 0 < z.loc["Days", "p"] < 1e-10
+    with pytest.raises(ValueError, match="'ddf' argument of fixed_table must be one of 'satterthwaite'"):
+        sleep_rs.fixed_table("lme4")
+    with pytest.raises(ValueError, match="Kenward-Roger's method is defined for REML fits"):
+        sleep_rs.refit(reml=False).fixed_table("kenward-roger")
 
 
 def test_standard_errors_are_lme4s_not_statsmodels(hsb):
@@ -270,7 +304,8 @@ def test_summary_reads_like_lme4(hsb_rs):
                   "REML criterion at convergence: 46714.2", "Random effects:",
                   " Groups   Name        Variance Std.Dev. Corr", " School   (Intercept)    8.681    2.946",
                   "          cses           0.694   0.8331  0.02", " Residual                 36.7    6.058",
-                  "Number of obs: 7185, groups: School, 160", "Fixed effects:", "Estimate Std. Error z value"]:
+                  "Number of obs: 7185, groups: School, 160", "Fixed effects (t-tests on Satterthwaite's df):",
+                  "Estimate Std. Error     df t value Pr(>|t|)"]:
         assert piece in text, piece
     assert repr(hsb_rs) == "<MixedResult REML: MathAch ~ cses + (cses | School); nobs=7185, llf=-23357.12>"
     ml = hsb_rs.refit(reml=False)

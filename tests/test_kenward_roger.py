@@ -24,10 +24,12 @@ def _theirs(entry) -> pd.DataFrame:
                         index=[key(t) for t in entry["term"]])
 
 
+@pytest.mark.parametrize("source", ["kenward_roger(m)", "m.fixed_table('kenward-roger')"])
 @pytest.mark.parametrize("model", MODELS)
-def test_adjusted_se_df_and_p_match_pbkrtest(model):
+def test_adjusted_se_df_and_p_match_pbkrtest(model, source):
     """lmerTest's summary(m, ddf = "Kenward-Roger"): SE from pbkrtest's vcovAdj, df from its Lb_ddf."""
-    ours = kenward_roger(reference_fit(model))
+    m = reference_fit(model)
+    ours = kenward_roger(m) if source == "kenward_roger(m)" else m.fixed_table("kenward-roger")
     theirs = _theirs(REF[model]).loc[[key(r_name(t)) for t in ours.index]]
     np.testing.assert_allclose(ours["estimate"], theirs["estimate"], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(ours["se"], theirs["se"], rtol=1e-3)

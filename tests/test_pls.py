@@ -239,14 +239,19 @@ def test_statsmodels_stays_reachable_and_agrees_on_a_crossed_and_a_nested_model(
     assert "lme4's penalised least squares" in pas.summary().splitlines()[0]
 
 
-def test_engine_auto_sends_only_multi_factor_designs_to_pls_and_bad_engine_is_refused():
+def test_pls_is_the_default_for_every_design_and_statsmodels_is_opt_in():
     sleep = datasets.load("sleepstudy")
-    one = fit("Reaction ~ Days + (1 | Subject)", sleep, control=Control(engine="auto"))
-    assert not one.optimizer.startswith("mlmlab.pls")
-    two = fit("diameter ~ 1 + (1 | plate) + (1 | sample)", datasets.load("penicillin"), control=Control(engine="auto"))
+    one = fit("Reaction ~ Days + (1 | Subject)", sleep)
+    assert one.optimizer.startswith("mlmlab.pls")
+    two = fit("diameter ~ 1 + (1 | plate) + (1 | sample)", datasets.load("penicillin"))
     assert two.optimizer.startswith("mlmlab.pls")
-    with pytest.raises(ValueError, match="one of 'statsmodels', 'auto', 'pls'"):
+    sm = fit("Reaction ~ Days + (1 | Subject)", sleep, control=Control(engine="statsmodels"))
+    assert not sm.optimizer.startswith("mlmlab.pls") and sm._statsmodels is not None
+    assert sm.llf == pytest.approx(one.llf, abs=1e-6)
+    with pytest.raises(ValueError, match="'pls' or 'statsmodels'"):
         Control(engine="lme4")
+    with pytest.raises(ValueError, match="Add engine='statsmodels'"):
+        Control(optimizers=(("lbfgs",),))
 
 
 def test_the_engine_path_refuses_what_statsmodels_cannot_express_without_building_statsmodels():

@@ -129,6 +129,6 @@ def test_recovers_simulated_truth():
 
 def test_rejects_objects_that_are_not_fits():
     with pytest.raises(TypeError, match=r"The 'result' argument of r2_nakagawa must be a fitted model from "
-                                        r"mlmlab.fit\. Got 'm'; it has no \.formula, \.data, \.fixed, \.G, "
+                                        r"mlmlab.fit\. Got 'm'; it has no \.formula, \.data, \.fixef, \.G, "
                                         r"\.sigma2, \.design\. Fit the model first"):
         r2_nakagawa("m")

@@ -100,7 +100,7 @@ def test_r2_and_icc_rows(table, sleep_ri):
 
 def test_interval_coverage(sleep_fit):
     t95 = report_table(sleep_fit)
-    fx = sleep_fit.fixed
+    fx = sleep_fit.fixed_table("z")  # report_table gives Wald intervals
     np.testing.assert_allclose(t95.loc["Fixed effects", ("Model 1", "ci_low")], fx["ci_low"], rtol=1e-12)
     np.testing.assert_allclose(t95.loc["Fixed effects", ("Model 1", "ci_high")], fx["ci_high"], rtol=1e-12)
     t90 = report_table(sleep_fit, ci=0.90, fit_stats="as_fitted")

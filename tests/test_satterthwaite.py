@@ -37,9 +37,12 @@ def _matched(ours: pd.DataFrame, entry) -> tuple:
     return ours.reset_index(drop=True), theirs
 
 
+@pytest.mark.parametrize("source", ["satterthwaite(m)", "m.fixed"])
 @pytest.mark.parametrize("key", sorted(REF))
-def test_df_t_and_p_match_lmertest(key, fits):
-    ours, theirs = _matched(satterthwaite(fits[key]), REF[key])
+def test_df_t_and_p_match_lmertest(key, fits, source):
+    """lmerTest's summary(m): the same df, t and p from mlmlab.satterthwaite and from every fit's .fixed table."""
+    m = fits[key]
+    ours, theirs = _matched(satterthwaite(m) if source == "satterthwaite(m)" else m.fixed, REF[key])
     np.testing.assert_allclose(ours["df"], theirs["df"], rtol=1e-3)
     np.testing.assert_allclose(ours["se"], theirs["se"], rtol=1e-4)
     np.testing.assert_allclose(ours["t"], theirs["t"], rtol=1e-4)
