@@ -6,16 +6,26 @@ without typing numbers into a notebook. Fixed effects are keyed by the patsy ter
 components by the course's notation (``tau00``, ``tau11``, ``tau01``, ``sigma2``) and the intraclass
 correlation by ``icc``.
 
-What is stored as the book's. Each model is cited by its section of chapter 4 (the section titles
-of the book). Only values attributed to that section are stored; a quantity the book is not
-shown to print is left out, and :func:`side_by_side` shows our fit alone for it (``published``
-NaN). Model 4's intercept (12.11), ``MEANSES`` (5.34), Catholic effect (1.22) and sigma2 (36.70)
-were once stored here but no fit of the book's model reproduces them (lme4 and ``mlmlab.fit`` give
-12.10, 5.33, 1.23 and 36.72; centring SES at the data set's ``MEANSES`` instead of the exact school
-mean gives 12.11, 5.34, 1.22 but still 36.72, and 36.70 is Model 3's sigma2), and no source at hand
-shows them, so they are not recorded as the book's: :func:`side_by_side` lists them with
-``published`` NaN. Table numbers and
-pages are not given because they were not checked against the printed book.
+Where in the book. Each model is cited by its table and section of chapter 4: Table 4.2 (the
+one-way ANOVA with random effects), Table 4.3 (means as outcomes), Table 4.4 (the random-coefficient
+model) and Table 4.5 (intercepts and slopes as outcomes); Table 4.1 holds the descriptive statistics.
+The numbering is the one used by two public replications of the chapter: L. Miratrix, "HSB Example"
+(https://github.com/lmiratrix/MLM, file ``hsb_ex.qmd``, one section per table) and the HLM run titled
+"ONE-WAY ANOVA (TABLE 4.2, P. 70)" at
+http://www.fpce.uc.pt/niips/amn/docsnet/docnet_08/HSB_Modelos/ANOVA/anova_out.htm.
+
+What is stored as the book's. Only values at the book's rounding (two decimals) are stored. They were
+entered in an earlier version of this module and could not be checked against a public copy of the
+tables (the replications above print their own output, not the book's); lme4 reproduces each one to
+its rounding (tests/test_published.py). Values that are our own fit's and
+were once stored as the book's are left out: the null model's intercept 12.637
+(SE 0.244), the standard errors 0.149 and 0.361 of the means-as-outcomes model and the slope
+variance 0.694 of the random-coefficient model are lme4's numbers at three decimals, not the book's.
+Model 4's intercept (12.11), ``MEANSES`` (5.34), Catholic effect (1.22) and sigma2 (36.70) are left
+out too: no fit of the book's model reproduces them (lme4 and ``mlmlab.fit`` give 12.10, 5.33, 1.23
+and 36.72; centring SES at the data set's ``MEANSES`` instead of the exact school mean gives 12.11,
+5.34, 1.22 but still 36.72, and 36.70 is Model 3's sigma2). For every quantity left out,
+:func:`side_by_side` shows our fit alone (``published`` NaN).
 
 Everything else a lesson prints about these models (variance shares "explained", the range of
 the slopes, reliabilities) is computed from our fits, which lme4 reproduces.
@@ -43,25 +53,28 @@ _BOOK = "Raudenbush & Bryk (2002), Hierarchical Linear Models, 2nd ed., Sage, ch
 _MODELS: dict[str, tuple[str, str, dict[str, tuple[float, float]]]] = {
     "one_way_anova": (
         "MathAch ~ 1 + (1 | School)",
-        "section 'A One-Way ANOVA with Random Effects'",
-        {"Intercept": (12.637, 0.244), "tau00": (8.61, math.nan), "sigma2": (39.15, math.nan),
+        "Table 4.2, section 'A One-Way ANOVA with Random Effects'",
+        # Intercept NaN: 12.637 (SE 0.244) is lme4's fit, not the book's; side_by_side shows our fit alone.
+        {"Intercept": (math.nan, math.nan), "tau00": (8.61, math.nan), "sigma2": (39.15, math.nan),
          "icc": (0.18, math.nan)},
     ),
     "means_as_outcomes": (
         "MathAch ~ MEANSES + (1 | School)",
-        "section 'A Regression with Means-as-Outcomes'",
-        {"Intercept": (12.65, 0.149), "MEANSES": (5.86, 0.361), "tau00": (2.64, math.nan),
+        "Table 4.3, section 'A Regression with Means-as-Outcomes'",
+        # SEs NaN: 0.149 and 0.361 are lme4's, not the book's.
+        {"Intercept": (12.65, math.nan), "MEANSES": (5.86, math.nan), "tau00": (2.64, math.nan),
          "sigma2": (39.16, math.nan)},
     ),
     "random_coefficient": (
         "MathAch ~ cses + (cses | School)",
-        "section 'A Random-Coefficient Regression Model' (SES centred at the school mean)",
+        "Table 4.4, section 'A Random-Coefficient Regression Model' (SES centred at the school mean)",
+        # tau11 NaN: 0.694 is lme4's, not the book's.
         {"Intercept": (12.64, 0.24), "cses": (2.19, 0.13), "tau00": (8.68, math.nan),
-         "tau11": (0.694, math.nan), "sigma2": (36.70, math.nan)},
+         "tau11": (math.nan, math.nan), "sigma2": (36.70, math.nan)},
     ),
     "intercepts_slopes_as_outcomes": (
         "MathAch ~ MEANSES * cses + Sector * cses + (cses | School)",
-        "section 'An Intercepts- and Slopes-as-Outcomes Model'",
+        "Table 4.5, section 'An Intercepts- and Slopes-as-Outcomes Model'",
         # NaN: not recorded as the book's (see the module docstring); side_by_side shows our fit alone.
         {"Intercept": (math.nan, math.nan), "MEANSES": (math.nan, math.nan),
          "Sector[T.Catholic]": (math.nan, math.nan),
@@ -118,11 +131,10 @@ def published_values(model: str) -> pd.DataFrame:
     Examples
     --------
     >>> published_values("one_way_anova")[["quantity", "estimate"]]
-        quantity  estimate
-    0  Intercept    12.637
-    1      tau00     8.610
-    2     sigma2    39.150
-    3        icc     0.180
+      quantity  estimate
+    0    tau00      8.61
+    1   sigma2     39.15
+    2      icc      0.18
 
     Taught in lesson 09.
     """
@@ -173,10 +185,10 @@ def side_by_side(result, model: str) -> pd.DataFrame:
     >>> side_by_side(Fit(), "one_way_anova")[["ours", "published"]].round(3)
                  ours  published
     quantity
-    Intercept  12.637     12.637
-    tau00       8.614      8.610
-    sigma2     39.148     39.150
-    icc         0.180      0.180
+    Intercept  12.637        NaN
+    tau00       8.614       8.61
+    sigma2     39.148      39.15
+    icc         0.180       0.18
 
     Taught in lesson 09.
     """
