@@ -78,6 +78,9 @@ LBFGS_OPTIONS = {"ftol": 1e-12, "gtol": 1e-6, "maxiter": 5000}
 #: Newton steps from the convergence test's gradient and Hessian tried before a second optimizer is run.
 NEWTON_STEPS = 3
 
+#: Newton steps taken from an optimum that passed the convergence test (see ``_polish``).
+POLISH_STEPS = 2
+
 #: lme4's ``isSingular`` tolerance on the diagonal of the relative covariance factor.
 SINGULAR_TOL = 1e-4
 
@@ -649,6 +652,8 @@ def _fit(pls, *, start, condvar, tol):
             break
         best = (best[0] + " + Newton", step, value)
         ok, step = _certify(pls, best[1], best[2], tol)
+    if ok:
+        best, step = _polish(pls, best, step)
     if not ok or at_bound(best[1]):
         # hard: a boundary (singular) optimum may be a corner L-BFGS-B ran into after a long first step, or a
         # saddle; a trust-region method from the same start (lme4's BOBYQA's successor), then L-BFGS-B from
@@ -671,6 +676,23 @@ def _fit(pls, *, start, condvar, tol):
     return PLSFit(theta=theta, beta=est["beta"], cov_beta=est["cov_beta"], sigma2=est["sigma2"],
                   llf=-0.5 * est["deviance"], reml=pls.reml, covariances=est["covariances"], ranef=est["ranef"],
                   ranef_var=est["ranef_var"], converged=bool(ok), singular=singular, optimizer=name, runs=runs)
+
+
+def _polish(pls: PLS, best, step):
+    """Newton steps from a converged optimum, to put θ where the deviance's gradient is zero to the accuracy of its
+    finite differences (about 1e-9 relative), not just where L-BFGS-B's stopping rule left it (about 1e-6): so the
+    estimates printed to a few decimals are the same on every CPU, whose rounding sends L-BFGS-B down slightly
+    different paths. A step is kept if it does not raise the deviance beyond rounding; the name of the run stays."""
+    name, x, f = best
+    for _ in range(POLISH_STEPS):
+        if step is None or not np.all(np.isfinite(step)) or np.max(np.abs(step - x) / np.maximum(1.0, np.abs(x))) < 1e-12:
+            break
+        value = pls.deviance(step)
+        if not value <= f + 1e-10 * max(1.0, abs(f)):
+            break
+        x, f = step, value
+        _, step = _certify(pls, x, f, np.inf)
+    return (name, x, f), step
 
 
 def _certify(pls: PLS, x, f0, tol):

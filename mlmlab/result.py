@@ -490,9 +490,9 @@ class MixedResult:
         Number of obs: 180, groups: Subject, 18
         <BLANKLINE>
         Fixed effects (t-tests on Satterthwaite's df):
-                  Estimate Std. Error    df t value Pr(>|t|)
-        Intercept 251.4051     6.8246 17.00   36.84  < 2e-16
-        Days       10.4673     1.5458 17.00    6.77 3.26e-06
+                  Estimate Std. Error   df t value Pr(>|t|)
+        Intercept 251.4051     6.8246 17.0   36.84  < 2e-16
+        Days       10.4673     1.5458 17.0    6.77 3.26e-06
         ...
 
         Taught in lesson 02.
@@ -514,7 +514,7 @@ class MixedResult:
                             "Pr(>|t|)": fx["p"]})
         tab.index.name = None
         lines.append(tab.to_string(formatters={
-            "Estimate": "{:.4f}".format, "Std. Error": "{:.4f}".format, "df": "{:.2f}".format,
+            "Estimate": "{:.4f}".format, "Std. Error": "{:.4f}".format, "df": "{:.1f}".format,
             "t value": "{:.2f}".format, "Pr(>|t|)": lambda v: " < 2e-16" if v < 2e-16 else f"{v:.3g}"}))
         lines += ["", f"Optimizer: {self.optimizer}; converged: {self.converged}; singular: {self.singular}"]
         for m in self.messages:

@@ -305,7 +305,7 @@ def test_summary_reads_like_lme4(hsb_rs):
                   " Groups   Name        Variance Std.Dev. Corr", " School   (Intercept)    8.681    2.946",
                   "          cses           0.694   0.8331  0.02", " Residual                 36.7    6.058",
                   "Number of obs: 7185, groups: School, 160", "Fixed effects (t-tests on Satterthwaite's df):",
-                  "Estimate Std. Error     df t value Pr(>|t|)"]:
+                  "Estimate Std. Error    df t value Pr(>|t|)"]:
         assert piece in text, piece
     assert repr(hsb_rs) == "<MixedResult REML: MathAch ~ cses + (cses | School); nobs=7185, llf=-23357.12>"
     ml = hsb_rs.refit(reml=False)
