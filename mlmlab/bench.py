@@ -9,8 +9,9 @@ the log-likelihoods (so a fast wrong answer would show). Sections:
 2. High School and Beyond, ``MathAch ~ cses + (1 | School)``: one fit each, plus 1,000 batched
    REML refits of the same design (outcomes simulated from the engine's estimates);
 3. High School and Beyond, ``MathAch ~ cses + (cses | School)``: one fit each, plus ``mlmlab.fit``;
-4. ``models`` (issue 16): ``mlmlab.fit`` on the penalised least-squares engine (``Control(engine="pls")``; the engine
-   alone, :mod:`mlmlab.pls` from ``build_design``, too) against ``mlmlab.fit``'s default (guarded statsmodels),
+4. ``models`` (issue 16): ``mlmlab.fit`` (its default engine, :mod:`mlmlab.pls`, lme4's penalised least squares; the
+   engine alone from ``build_design`` too) against ``mlmlab.fit`` with ``Control(engine="statsmodels")`` (guarded
+   statsmodels),
    statsmodels ``MixedLM`` and lme4 ``lmer()`` on HSB random intercept and random slope, sleepstudy, Penicillin
    (crossed), Pastes (nested) and simulated InstEval-like crossed designs: two factors and 3,500 rows, three
    factors and 6,000 or 70,000 rows (statsmodels and today's ``mlmlab.fit`` are dense for crossed factors and
@@ -391,9 +392,9 @@ def _section_models(sizes, tmp, rng, quick):
             return pls.fit(build_design(formula, data), reml=True)
 
         repeat = 1 if len(data) > _DENSE_ROWS else sizes["single"]
-        t_fit, m = _timeit(lambda: mlm_fit(formula, data, control=Control(engine="pls")), repeat)
+        t_fit, m = _timeit(lambda: mlm_fit(formula, data), repeat)
         pls_time[name] = t_fit
-        rows.append(_row(label, "mlmlab.fit, Control(engine='pls')", t_fit, m.llf, t_fit, note=m.optimizer))
+        rows.append(_row(label, "mlmlab.fit (default: mlmlab.pls)", t_fit, m.llf, t_fit, note=m.optimizer))
         t_pls, res = _timeit(engine, repeat)
         rows.append(_row(label, "mlmlab.pls (design + fit)", t_pls, res.llf, t_fit, note=res.optimizer))
         if not (crossed and len(data) > _DENSE_ROWS):
@@ -403,7 +404,7 @@ def _section_models(sizes, tmp, rng, quick):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 t, m = _timeit(lambda: mlm_fit(formula, data, control=Control(engine="statsmodels")), 1)
-            rows.append(_row(label, "mlmlab.fit (guarded statsmodels)", t, m.llf, t_fit, note=m.optimizer))
+            rows.append(_row(label, "mlmlab.fit, Control(engine='statsmodels')", t, m.llf, t_fit, note=m.optimizer))
         else:
             rows.append(_row(label, "statsmodels MixedLM .fit()", np.nan, np.nan, t_pls,
                              note=f"not run: dense for crossed factors, {len(data):,} rows"))
@@ -453,10 +454,10 @@ def _targets(table) -> list:
     if t is not None:
         out.append(("HSB random slope: lme4 lmer / engine one fit", t / base, 1.0))
     for name, (label, _, _, crossed) in _MODELS.items():
-        t_fit, t_r = ms(label, "mlmlab.fit, Control(engine='pls')"), ms(label, "lme4 lmer")
+        t_fit, t_r = ms(label, "mlmlab.fit (default: mlmlab.pls)"), ms(label, "lme4 lmer")
         if t_fit is not None and t_r is not None:
             need = 0.5 if crossed else 1.0
-            out.append((f"{label}: lme4 lmer / mlmlab.fit(engine='pls')", t_r / t_fit, need))
+            out.append((f"{label}: lme4 lmer / mlmlab.fit", t_r / t_fit, need))
     refits = table.attrs.get("hsb_refits", 0)  # the target is stated for 1,000 refits
     if refits >= 1000:
         secs = table.attrs["hsb_refits_seconds"] * 1000 / refits
@@ -475,24 +476,24 @@ def _format(table, machine, notes) -> str:
         lines.append(f"| {r['design']} | {r['method']} | {ms_text} | {ratio} | {llf_text} | {r['note']} |")
     lines.append("")
     lines.append("'× engine': time per fit divided by the first engine row of the design (batched where there is one; "
-                 "mlmlab.fit with engine='pls' for the models of issue 16).")
+                 "mlmlab.fit for the models of issue 16).")
     lines.append("")
     lines.append("Targets (ratio ≥ target means met):")
     for label, ratio, need in _targets(table):
         lines.append(f"  {label}: {ratio:.1f}× (target ≥ {need:g}×) {'met' if ratio >= need else 'NOT met'}")
     for label, gap in _llf_gaps(table):
-        lines.append(f"  {label}: mlmlab.fit(engine='pls') log-likelihood - lme4's = {gap:+.2e} (target ≥ -1e-6) "
+        lines.append(f"  {label}: mlmlab.fit log-likelihood - lme4's = {gap:+.2e} (target ≥ -1e-6) "
                      f"{'met' if gap >= -1e-6 else 'NOT met'}")
     lines += [f"note: {n}" for n in notes]
     return "\n".join(lines)
 
 
 def _llf_gaps(table) -> list:
-    """(model, mlmlab.fit(engine='pls') log-likelihood minus lme4's) for every model of section 4 lme4 fitted."""
+    """(model, mlmlab.fit log-likelihood minus lme4's) for every model of section 4 lme4 fitted."""
     out = []
     for label, *_ in _MODELS.values():
         sub = table[table["design"] == label]
-        mine, theirs = sub[sub["method"] == "mlmlab.fit, Control(engine='pls')"], sub[sub["method"] == "lme4 lmer()"]
+        mine, theirs = sub[sub["method"] == "mlmlab.fit (default: mlmlab.pls)"], sub[sub["method"] == "lme4 lmer()"]
         if len(mine) and len(theirs):
             out.append((label, float(mine["llf"].iloc[0]) - float(theirs["llf"].iloc[0])))
     return out

@@ -39,8 +39,9 @@ def fit(formula, data, *, reml=True, control=None):
         Restricted maximum likelihood (REML, lme4's default) or maximum likelihood (``False``;
         needed to compare models that differ in their fixed effects).
     control : Control, optional
-        How the optimum is searched for (optimizers tried, engine start, polishing); lme4's
-        ``control = lmerControl(...)``. The default is right for the course's models.
+        How the optimum is searched for (the engine: mlmlab.pls by default or statsmodels; for statsmodels
+        the optimizers tried, engine start, polishing); lme4's ``control = lmerControl(...)``. The default is
+        right for the course's models.
 
     Returns
     -------
@@ -65,14 +66,21 @@ def fit(formula, data, *, reml=True, control=None):
         Rows with missing values in the model's columns were dropped (as lme4's default
         ``na.omit`` does).
     mlmlab.exceptions.ConvergenceWarning
-        Optimizers that converged disagree by more than 0.01 in log-likelihood, or no optimizer
-        converged (a ``UserWarning``).
+        The optimum fails the convergence test (default engine), or, with ``Control(engine="statsmodels")``,
+        optimizers that converged disagree by more than 0.01 in log-likelihood or none converged (a
+        ``UserWarning``).
 
     Notes
     -----
     The model is built once (:func:`mlmlab.design.build_design`, kept as ``result.design``) and then
-    estimated (:func:`mlmlab.estimation.estimate`): designs with several grouping factors (crossed or nested) by
-    :mod:`mlmlab.pls` (see below), one grouping factor by guarded optimisation with statsmodels. For one grouping
+    estimated (:func:`mlmlab.estimation.estimate`) by :mod:`mlmlab.pls`, lme4's penalised least squares, for every
+    design (one or several grouping factors, crossed or nested): the fixed effects and σ are profiled out and the
+    deviance is minimised over lme4's θ by L-BFGS-B; the optimum must pass a convergence test (finite-difference
+    gradient and Hessian, as lme4's ``checkConv``), is polished by Newton steps, and an optimum on the boundary or
+    one that fails the test gets a second optimizer (COBYQA, then Nelder–Mead); a ConvergenceWarning says when the
+    best still fails. ``result.statsmodels`` is statsmodels' fit of the same model, made on first use.
+
+    ``Control(engine="statsmodels")`` fits by guarded optimisation with statsmodels instead. For one grouping
     factor with one block of random effects, a fast
     profiled-likelihood fit (:mod:`mlmlab.engine`) gives start values for a first ``lbfgs`` run.
     Then the runs in ``control.optimizers`` (``["powell", "lbfgs"]``, ``["nm", "lbfgs"]``, ``"lbfgs"``,
@@ -84,12 +92,6 @@ def fit(formula, data, *, reml=True, control=None):
     UserWarning says so in plain words. ``.optimizer`` names the winning run. If every run fails and a
     random-effect column is badly scaled (e.g. a slope on a covariate with SD 10 whose variance is zero),
     the model is fitted with those columns rescaled and finished on the user's scale from that optimum.
-
-    :mod:`mlmlab.pls` is lme4's penalised least squares (sparse for crossed and nested designs: a 70,000-row
-    design with three crossed factors in seconds; its own guard: a convergence test and a second optimizer for
-    boundary or failed optima). The default ``Control(engine="auto")`` uses it for designs with several grouping
-    factors, ``engine="pls"`` for every design, ``engine="statsmodels"`` for none; where it fitted the model,
-    ``result.statsmodels`` is statsmodels' fit of the same model, made on first use.
 
     The formula is read as R reads it: ``I(age^2)`` is a power, ``scale(x)`` divides by the n − 1 SD,
     and columns named like Python keywords (``class``), with dots (``y.val``) or like functions

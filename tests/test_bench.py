@@ -46,7 +46,7 @@ def test_bench_models_section_quick_agrees_across_methods():
             assert label.endswith("70,000 rows")  # not run in quick mode
             continue
         mine = sub.loc["mlmlab.pls (design + fit)", "llf"]
-        assert sub.loc["mlmlab.fit, Control(engine='pls')", "llf"] == pytest.approx(mine, abs=1e-9)
-        assert mine >= sub.loc["mlmlab.fit (guarded statsmodels)", "llf"] - 1e-6, label
+        assert sub.loc["mlmlab.fit (default: mlmlab.pls)", "llf"] == pytest.approx(mine, abs=1e-9)
+        assert mine >= sub.loc["mlmlab.fit, Control(engine='statsmodels')", "llf"] - 1e-6, label
         assert mine >= sub.loc["statsmodels MixedLM .fit()", "llf"] - 1e-6, label
     assert notes == ["lme4 skipped (--no-r)"]
