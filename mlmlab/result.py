@@ -18,6 +18,7 @@ from mlmlab._checks import argument_error, check_data
 from mlmlab._linalg import psd_cholesky
 from mlmlab.design import NewDataError
 from mlmlab.estimation import estimate, statsmodels_fit
+from mlmlab.intervals import confint as _confint
 from mlmlab.kenward_roger import kenward_roger
 from mlmlab.satterthwaite import satterthwaite
 
@@ -300,6 +301,28 @@ class MixedResult:
         tab["ci_high"] = tab["estimate"] + q * tab["se"]
         tab.index.name = "term"
         return tab
+
+    def confint(self, method: str = "wald", *, level: float = 0.95, n: int = 1000, rng=None,
+                progress: bool = False) -> pd.DataFrame:
+        """Confidence intervals for the model's parameters, as lme4's ``confint`` (:func:`mlmlab.confint`).
+
+        ``method="wald"`` (fixed effects only), ``"profile"`` (every parameter; variance intervals can reach 0)
+        or ``"boot"`` (parametric bootstrap percentiles, ``n`` replicates drawn with ``rng``).
+
+        Examples
+        --------
+        >>> from mlmlab import fit, datasets
+        >>> m = fit("Yield ~ 1 + (1 | Batch)", datasets.load("dyestuff"))
+        >>> m.confint("profile").round(1)[["ci_low", "ci_high"]]  # doctest: +NORMALIZE_WHITESPACE
+                              ci_low  ci_high
+        parameter
+        sd_(Intercept)|Batch    12.2     84.1
+        sigma                   38.2     67.7
+        Intercept             1486.5   1568.5
+
+        lme4's ``confint(m)``: 12.2 to 84.1, 38.2 to 67.7 and 1486.5 to 1568.5.
+        """
+        return _confint(self, method=method, level=level, n=n, rng=rng, progress=progress)
 
     @property
     def varcomp(self) -> pd.DataFrame:

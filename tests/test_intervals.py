@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mlmlab import datasets, fit
@@ -94,3 +95,12 @@ def test_bad_input_is_named(fits):
         confint(m, method="boot", n=10)
     with pytest.raises(TypeError, match="The 'result' argument of confint must be a fitted model"):
         confint("m")
+
+
+def test_the_result_method_is_the_function(fits):
+    """m.confint(...) is mlmlab.confint(m, ...): lme4's confint(m, method = ...) as a method of the fit."""
+    m = fits["dyestuff_reml"]
+    for method in ("wald", "profile"):
+        pd.testing.assert_frame_equal(m.confint(method), confint(m, method=method))
+    ref = REF["dyestuff_reml"]
+    assert m.confint("profile", level=0.95)["ci_low"].iloc[0] == pytest.approx(ref["profile_low"][0], rel=1e-3)
