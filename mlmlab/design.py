@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import patsy
 
-from mlmlab._checks import argument_error, check_data, check_numeric_column
+from mlmlab._checks import MlmlabInputError, argument_error, check_data, check_numeric_column
 from mlmlab.formula import EVAL_ENV, SUPPORTED, ParsedFormula, RandomTerm, for_patsy, parse_formula, user_name
 
 __all__ = ["ModelDesign", "RandomBlock", "build_design", "NewDataError"]
@@ -36,8 +36,8 @@ class NewDataError(ValueError):
     """New rows the fitted design cannot be evaluated on (e.g. a level of a fixed factor never seen)."""
 
 
-class _MissingColumnError(KeyError, ValueError):
-    """A formula names a column the data does not have (both a KeyError and a ValueError)."""
+class _MissingColumnError(MlmlabInputError, KeyError):
+    """A formula names a column the data does not have (an MlmlabInputError, so a ValueError, and a KeyError)."""
 
     def __str__(self):  # KeyError would otherwise show the message in quotes
         return str(self.args[0])

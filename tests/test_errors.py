@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from mlmlab import datasets, design_effect, effective_n, fit, icc
+from mlmlab.exceptions import MlmlabInputError
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +48,7 @@ def test_missing_column_lists_the_columns(small, formula, name):
     with pytest.raises(ValueError, match="^" + re.escape(msg) + "$") as info:
         fit(formula, small)
     assert isinstance(info.value, KeyError)   # also a KeyError, like pandas' missing column
+    assert isinstance(info.value, MlmlabInputError)   # and bad input, like every other input error
     assert str(info.value) == msg
 
 
