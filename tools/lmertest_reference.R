@@ -12,16 +12,7 @@ suppressPackageStartupMessages({
   library(jsonlite)
 })
 
-data_dir <- file.path("mlmlab", "datasets", "data")
-meta <- jsonlite::fromJSON(file.path(data_dir, "datasets.json"), simplifyVector = TRUE)
-
-load_csv <- function(name) {
-  factors <- meta[[name]]$factors
-  classes <- setNames(rep("character", length(factors)), names(factors))
-  d <- utils::read.csv(file.path(data_dir, paste0(name, ".csv")), colClasses = classes, stringsAsFactors = FALSE)
-  for (col in names(factors)) d[[col]] <- factor(d[[col]], levels = factors[[col]])
-  d
-}
+source(file.path("tools", "reference_data.R"))  # load_csv(name): the shipped CSV files, factor levels as in Python
 
 # id -> dataset, formula, REML (TRUE) or ML (FALSE) fits
 specs <- list(
