@@ -235,7 +235,7 @@ def _random_names(result) -> dict:
 
 def _check_nested(reduced, full) -> None:
     """The reduced model's fixed effects and random effects must all be in the full model."""
-    missing = [f"fixed effect {t!r}" for t in reduced.fixed.index if t not in set(full.fixed.index)]
+    missing = [f"fixed effect {t!r}" for t in reduced.fixef.index if t not in set(full.fixef.index)]
     small, big = _random_names(reduced), _random_names(full)
     for factor, names in small.items():
         missing += [f"random effect {n!r} of {factor!r}" for n in sorted(names - big.get(factor, set()))]
@@ -294,7 +294,7 @@ def _check_same_data(results, names):
 
 
 def _fixed_signature(r) -> tuple:
-    return tuple(sorted(r.fixed.index))
+    return tuple(sorted(r.fixef.index))
 
 
 def _likelihood_scale(results, names, refit):

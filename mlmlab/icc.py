@@ -202,7 +202,7 @@ def _random_intercept_parts(result) -> dict:
     return {
         "tau": float(result.G[b.factor].iloc[0, 0]), "sigma2": result.sigma2, "reml": result.reml,
         "y": result.design.y, "X": result.design.X.to_numpy(dtype=float),
-        "codes": b.codes, "n_groups": len(b.levels), "beta": result.fixed["estimate"].to_numpy(float),
+        "codes": b.codes, "n_groups": len(b.levels), "beta": result.fixef.to_numpy(float),
         "llf": result.llf,
     }
 

@@ -99,7 +99,7 @@ def confint(result, *, method="wald", level=0.95, n=1000, rng=None, progress=Fal
         raise argument_error("confint", "level", "a confidence level between 0 and 1, such as 0.95", level)
     design = result.design
     names_est = _variance_rows(design, result.covariances, result.sigma2)
-    fixed = result.fixed
+    fixed = result.fixed_table("z")  # Wald: estimate ± z·SE, as lme4
     names = [name for name, _ in names_est] + list(fixed.index)
     estimate = np.array([v for _, v in names_est] + list(fixed["estimate"].to_numpy(dtype=float)))
     low, high = np.full(len(names), np.nan), np.full(len(names), np.nan)
@@ -207,8 +207,8 @@ def _profile_intervals(result, level: float) -> np.ndarray:
         out.append((low, high))
     # fixed effects: hold gamma_j at a value by moving it into the outcome
     X = dev.X
-    beta_hat = ml.fixed["estimate"].to_numpy(dtype=float)
-    se = ml.fixed["se"].to_numpy(dtype=float)
+    beta_hat = ml.fixef.to_numpy(dtype=float)
+    se = ml.fixed_table("z")["se"].to_numpy(dtype=float)
     # (σ is profiled out analytically here: the minimum over θ alone)
     root_crit_se = np.sqrt(crit)  # the Wald limit is the first guess
     theta_bounds = [(0.0, None) if i == j else (None, None) for rows, cols in dev.tri for i, j in zip(rows, cols)]

@@ -57,7 +57,7 @@ def variance_parts(result) -> pd.DataFrame:
 
 def _parts(result, func: str) -> pd.DataFrame:
     design = check_result(result, func).design
-    beta = result.fixed["estimate"].to_numpy(dtype=float)
+    beta = result.fixef.to_numpy(dtype=float)
     rows = [("fixed", float(np.var(design.X.to_numpy() @ beta, ddof=1)))]
     for name in design.factors:
         Z = design.Z(name)

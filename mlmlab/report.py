@@ -43,7 +43,7 @@ def _check_ci(ci) -> float:
 
 def _fixed_rows(result, z: float) -> dict:
     out = {}
-    for term, row in result.fixed.iterrows():
+    for term, row in result.fixed_table("z").iterrows():  # Wald intervals (estimate and SE are the same)
         est, se = float(row["estimate"]), float(row["se"])
         out[("Fixed effects", str(term))] = (est, se, est - z * se, est + z * se)
     return out
