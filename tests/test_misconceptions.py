@@ -290,7 +290,7 @@ MISTAKES: dict[str, list[tuple[str, str, str]]] = {
         ("q5", "blup_var_ratio = float(blup_slopes.var(ddof=1) / tau11 ** 0.5)", "divides by the SD"),
         ("q5", "blup_var_ratio = float(blup_slopes.var(ddof=0) / tau11)", "ddof=0"),
         ("q5", "blup_var_ratio = float(tau11 / blup_slopes.var(ddof=1))", "upside down"),
-        ("q5", "blups_estimate_tau11 = True", "shrunken towards 0"),
+        ("q5", "blups_understate_tau11 = False", "shrunken towards 0"),
     ],
     "11_longitudinal": [
         ("q1", "gamma10 = float(growth.fixed.loc['Intercept', 'estimate'])", "is the intercept"),
