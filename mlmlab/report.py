@@ -41,11 +41,14 @@ def _check_ci(ci) -> float:
     return float(ci)
 
 
-def _fixed_rows(result, z: float) -> dict:
+def _fixed_rows(result, level: float, ddf: str) -> dict:
+    """Estimate, SE and the interval estimate ± q·SE, q the normal or the t quantile (Satterthwaite's df)."""
     out = {}
-    for term, row in result.fixed_table("z").iterrows():  # Wald intervals (estimate and SE are the same)
+    table = result.fixed_table("z") if ddf == "z" else result.fixed
+    for term, row in table.iterrows():
         est, se = float(row["estimate"]), float(row["se"])
-        out[("Fixed effects", str(term))] = (est, se, est - z * se, est + z * se)
+        q = stats.norm.ppf(0.5 + level / 2) if ddf == "z" else stats.t.ppf(0.5 + level / 2, float(row["df"]))
+        out[("Fixed effects", str(term))] = (est, se, est - q * se, est + q * se)
     return out
 
 
@@ -94,7 +97,7 @@ def _criterion_label(results, fit_stats: str) -> str:
     return "REML" if kinds.pop() else "ML"
 
 
-def report_table(*results, names=None, ci=0.95, fit_stats="ml") -> pd.DataFrame:
+def report_table(*results, names=None, ci=0.95, fit_stats="ml", ddf="satterthwaite") -> pd.DataFrame:
     """One table of several fitted models, laid out like a table in a journal article.
 
     Parameters
@@ -104,7 +107,9 @@ def report_table(*results, names=None, ci=0.95, fit_stats="ml") -> pd.DataFrame:
     names : list of str, optional
         Model names (default ``"Model 1"``, ``"Model 2"``, ...).
     ci : float, default=0.95
-        Coverage of the Wald intervals estimate ± z·se of the fixed effects.
+        Coverage of the intervals of the fixed effects, estimate ± q·se.
+    ddf : {"satterthwaite", "z"}, default="satterthwaite"
+        q is the t quantile on Satterthwaite's df (as ``m.fixed``, lmerTest's) or the normal quantile (Wald).
     fit_stats : {"ml", "as_fitted"}, default="ml"
         ``"ml"``: log-likelihood, deviance, AIC and BIC from maximum-likelihood fits (REML fits are
         refitted with ML for these rows only), so they can be compared across models whose fixed
@@ -159,12 +164,13 @@ def report_table(*results, names=None, ci=0.95, fit_stats="ml") -> pd.DataFrame:
     for r in results:
         check_result(r, "report_table", "results")
     names = _check_names(names, len(results))
-    z = stats.norm.ppf(0.5 + _check_ci(ci) / 2)
+    level = _check_ci(ci)
     check_choice(fit_stats, ["ml", "as_fitted"], "report_table", "fit_stats")
+    check_choice(ddf, ["satterthwaite", "z"], "report_table", "ddf")
     label = _criterion_label(results, fit_stats)
     blocks, order = {}, []
     for name, r in zip(names, results):
-        rows = {**_fixed_rows(r, z), **_random_rows(r), **_fit_rows(r, fit_stats, label)}
+        rows = {**_fixed_rows(r, level, ddf), **_random_rows(r), **_fit_rows(r, fit_stats, label)}
         blocks[name] = rows
         order += [k for k in rows if k not in order]
     # stable sort: sections in order, Residual rows last among the random effects, otherwise first appearance

@@ -99,13 +99,15 @@ def test_r2_and_icc_rows(table, sleep_ri):
 
 
 def test_interval_coverage(sleep_fit):
-    t95 = report_table(sleep_fit)
-    fx = sleep_fit.fixed_table("z")  # report_table gives Wald intervals
+    t95 = report_table(sleep_fit)   # t intervals on Satterthwaite's df, as m.fixed
+    fx = sleep_fit.fixed
     np.testing.assert_allclose(t95.loc["Fixed effects", ("Model 1", "ci_low")], fx["ci_low"], rtol=1e-12)
     np.testing.assert_allclose(t95.loc["Fixed effects", ("Model 1", "ci_high")], fx["ci_high"], rtol=1e-12)
-    t90 = report_table(sleep_fit, ci=0.90, fit_stats="as_fitted")
+    t90 = report_table(sleep_fit, ci=0.90, fit_stats="as_fitted", ddf="z")
     half = t90.loc["Fixed effects", ("Model 1", "ci_high")] - t90.loc["Fixed effects", ("Model 1", "estimate")]
     np.testing.assert_allclose(half, stats.norm.ppf(0.95) * fx["se"], rtol=1e-12)
+    with pytest.raises(ValueError, match="ddf"):
+        report_table(sleep_fit, ddf="kr")
 
 
 def test_format_report(table):
