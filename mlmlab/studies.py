@@ -601,10 +601,12 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
         ``parameter``, ``level`` (1, 2, or "variance"), ``truth``, ``mean``, ``bias``,
         ``relative_bias``, ``sd`` (empirical SD of the estimates), ``mean_se`` (mean reported SE;
         for tau2 the delta-method SE τ̂ · SE(log τ̂), over non-singular fits), ``coverage`` (share of
-        (1 − alpha) intervals containing the truth, out of all data sets), ``coverage_nonsingular``
-        (the same share among the data sets whose fit is not singular; NaN if none is), ``power``
-        (share rejecting "parameter = 0"; for tau2 the LRT with the 50:50 χ²₀/χ²₁ mixture),
-        ``share_singular``, ``n_reps``.
+        (1 − alpha) intervals containing the truth, out of all data sets: t or z intervals for x and w,
+        profile-likelihood intervals for tau2, see Notes), ``miss_low`` (share of intervals entirely
+        below the truth; the other misses, 1 − coverage − miss_low, lie above it), ``share_lower_zero``
+        (tau2: share of intervals whose lower limit is 0; NaN for x and w), ``power`` (share rejecting
+        "parameter = 0"; for tau2 the LRT with the 50:50 χ²₀/χ²₁ mixture), ``share_singular`` (share
+        of singular REML fits: τ̂00 = 0, or θ < 1e-4 as lme4 flags it), ``n_reps``.
 
     Raises
     ------
@@ -614,11 +616,17 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
 
     Notes
     -----
-    Intervals for τ00 are Wald intervals on the log scale, exp(log τ̂00 ± z SE) with the SE from
-    the observed information (:func:`mlmlab.engine.log_variance_se`). Such an interval never
-    reaches 0, and a singular fit (τ̂00 = 0, or θ < 1e-4 as lme4 flags it) has none at all: it
-    counts as *not* covering. So for tau2, ``coverage`` ≤ 1 − ``share_singular``, and
-    ``coverage_nonsingular`` is the coverage of the intervals that exist.
+    Intervals for τ00 are profile-likelihood intervals, those of lme4's ``confint(m, method =
+    "profile")`` and of ``mlmlab.confint(m, method="profile")`` (squared: they are computed for
+    the SD √τ00). As there, the *ML* deviance is profiled, though the estimates are REML: the SD of
+    the random intercept is held at a value and the ML deviance minimised over σ² and β, and the
+    interval holds every τ00 whose profiled deviance is within χ²₁,₁₋alpha (3.84 for alpha = 0.05)
+    of the ML minimum. Such an interval can reach 0: its lower limit is 0 whenever the model without
+    a group variance is within that cut-off, as it is for every singular fit. Each data set's
+    interval is computed exactly (to about 1e-6), without a refit: for a random-intercept model with
+    equal groups the profile has a closed form in one parameter. With few groups the intervals still
+    miss more often than alpha, mostly by lying below the truth (``miss_low``): ML underestimates
+    τ00 with few groups (:func:`ml_vs_reml_bias`) and the χ²₁ cut-off is a large-sample rule.
 
     The level-2 effect is estimated from the J group means, each with variance τ00 + σ²/n, so
     Var(γ̂01) ≈ (τ00 + σ²/n) / Σ_j (w_j − w̄)². For ``level2="normal"`` w is drawn afresh for
@@ -636,18 +644,19 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
        n_groups parameter  bias  coverage  power
     0        10         x -0.00      0.94   0.50
     1        10         w  0.01      0.97   0.19
-    2        10      tau2  0.01      0.85   0.43
+    2        10      tau2  0.01      0.89   0.43
     3        50         x -0.00      0.96   0.99
     4        50         w -0.00      0.95   0.82
-    5        50      tau2 -0.00      0.98   0.98
+    5        50      tau2 -0.00      0.95   0.98
 
-    With 10 groups the log-scale intervals for τ00 that exist cover well; ``coverage`` falls short
-    by the share of singular fits, which have none:
+    With 10 groups of 5 most intervals for τ00 reach 0, every singular fit's among them; the misses
+    are mostly intervals below the truth:
 
-    >>> tab.query("parameter == 'tau2'")[["n_groups", "coverage", "coverage_nonsingular", "share_singular"]].round(2)
-       n_groups  coverage  coverage_nonsingular  share_singular
-    2        10      0.85                  0.97            0.13
-    5        50      0.98                  0.98            0.00
+    >>> tab.query("parameter == 'tau2'")[["n_groups", "coverage", "miss_low", "share_lower_zero",
+    ...                                   "share_singular"]].round(2)
+       n_groups  coverage  miss_low  share_lower_zero  share_singular
+    2        10      0.89      0.10              0.75           0.13
+    5        50      0.95      0.04              0.06           0.00
 
     A programme given to 10 of 20 schools, effect 0.4 (total variance τ00 + σ² = 1), by simulation
     (Monte Carlo SE of the power about 0.015) and by formula:
@@ -681,7 +690,7 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
         for J in Js:
             for m in ms:
                 res = _collect(R, bar, lambda size: _sample_size_block(J, m, beta_true, tau2, sigma2, level2, size,
-                                                                       rng))
+                                                                       1 - alpha, rng))
                 beta, se, singular = res["beta"], res["se"], res["singular"]
                 df = _between_within_df(J * m, J, [1, 2])
                 if test == "t":
@@ -692,40 +701,184 @@ def sample_size_study(n_groups_values, group_size_values, *, fixed=None, tau2=0.
                     gamma = fixed[name]
                     lo, hi = beta[:, k] - crit[k] * se[:, k], beta[:, k] + crit[k] * se[:, k]
                     rows.append(_summary_row(J, m, name, level, gamma, beta[:, k], se[:, k],
-                                             (lo <= gamma) & (gamma <= hi), pval[:, k] < alpha, singular,
+                                             (lo <= gamma) & (gamma <= hi), hi < gamma, pval[:, k] < alpha, singular,
                                              np.zeros(R, bool), R))
                 t2, se_log = res["tau2"], res["se_log"]
-                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                    lo, hi = t2 * np.exp(-z * se_log), t2 * np.exp(z * se_log)
-                cover = ~singular & (lo <= tau2) & (tau2 <= hi)
+                lo, hi = res["tau2_low"], res["tau2_high"]
                 p_boundary = mixture_pvalue(np.where(np.isfinite(res["lr"]), res["lr"], 0.0), 0)
-                rows.append(_summary_row(J, m, "tau2", "variance", tau2, t2, t2 * se_log, cover,
-                                         p_boundary < alpha, singular, singular, R))
+                rows.append(_summary_row(J, m, "tau2", "variance", tau2, t2, t2 * se_log, (lo <= tau2) & (tau2 <= hi),
+                                         hi < tau2, p_boundary < alpha, singular, singular, R, lower_zero=lo == 0))
     return pd.DataFrame(rows)
 
 
-def _sample_size_block(J, m, beta_true, tau2, sigma2, level2, size, rng):
-    """REML estimates and SEs of γ10, γ01 (x, w), τ̂00 with its log-scale SE, and the LR, for ``size`` data sets."""
+def _sample_size_block(J, m, beta_true, tau2, sigma2, level2, size, level, rng):
+    """REML estimates and SEs of γ10, γ01 (x, w), τ̂00 with its log-scale SE and its profile-likelihood interval
+    (confidence ``level``), and the LR, for ``size`` data sets."""
     Y, X, codes = _simulate_designs(J, m, (1, 2), beta_true, tau2, sigma2, size, rng, level2=level2)
     fits = _fit_designs(Y, X, codes)
+    low, high = _tau2_profile_intervals(Y, X, J, m, level)
     return {"beta": fits.beta[:, 1:], "se": fits.se[:, 1:], "tau2": fits.G[:, 0, 0], "singular": fits.singular,
             "se_log": engine._log_variance_se_designs(Y, X, _intercept(Y), codes, fits)[:, 0],
-            "lr": _lr_random_intercept(fits, Y, X, True)}
+            "tau2_low": low, "tau2_high": high, "lr": _lr_random_intercept(fits, Y, X, True)}
 
 
-def _summary_row(J, m, name, level, truth, est, se, cover, reject, singular, se_missing, R):
+def _summary_row(J, m, name, level, truth, est, se, cover, miss_low, reject, singular, se_missing, R,
+                 lower_zero=None):
     """One row of sample_size_study.
 
-    ``singular`` flags the singular fits (for ``coverage_nonsingular``); ``mean_se`` averages the SEs
-    of the fits not flagged in ``se_missing`` (the singular ones for tau2, none for fixed effects).
+    ``cover`` and ``miss_low`` flag the intervals that contain the truth and those that lie below it;
+    ``singular`` flags the singular fits; ``mean_se`` averages the SEs of the fits not flagged in ``se_missing``
+    (the singular ones for tau2, none for fixed effects); ``lower_zero`` flags the intervals that reach 0 (tau2).
     """
     return {
         "n_groups": J, "group_size": m, "parameter": name, "level": level, **_estimate_summary(est, truth),
         "mean_se": np.nanmean(np.where(se_missing, np.nan, se)) if (~se_missing).any() else np.nan,
-        "coverage": cover.mean(),
-        "coverage_nonsingular": cover[~singular].mean() if (~singular).any() else np.nan,
+        "coverage": cover.mean(), "miss_low": miss_low.mean(),
+        "share_lower_zero": np.nan if lower_zero is None else lower_zero.mean(),
         "power": reject.mean(), "share_singular": singular.mean(), "n_reps": R,
     }
+
+
+# ----------------------------------------------------------------------------- profile intervals for τ00
+# Relative variances v = m τ00/σ² (= m θ² for groups of m, θ lme4's relative SD) at which the ML deviance and its
+# profile are first evaluated: 0 (the model without groups), then from 1e-8 to 1e8 in steps of a factor 2.15; the
+# minimum and the interval's limits are then found between two neighbours.
+_V_GRID = np.concatenate([[0.0], np.geomspace(1e-8, 1e8, 49)])
+
+
+def _ri_pieces(Y, X, J, m):
+    """What the ML deviance of the random-intercept model needs, for every replicate (J groups of m, in order).
+
+    With W the within-group and B the between-group (group means) projection and w = σ²/(σ² + m τ00), the
+    residual sum of squares left after generalised least squares is Q(w) = min_β (y − Xβ)ᵀ(W + wB)(y − Xβ).
+    With XᵀX = LLᵀ and L⁻¹ XᵀWX L⁻ᵀ = U diag(ν) Uᵀ it is yᵀWy + w yᵀBy − Σ_k (c0_k + w c1_k)² / (ν_k + w (1 − ν_k)),
+    c0 = UᵀL⁻¹XᵀWy and c1 = UᵀL⁻¹XᵀBy: a handful of numbers per replicate from which Q and its derivative
+    follow at any w without solving a system again.
+    """
+    R, n = Y.shape
+    p = X.shape[2]
+    Ybar = Y.reshape(R, J, m).mean(axis=2)
+    Xbar = X.reshape(R, J, m, p).mean(axis=2)
+    Yw = (Y.reshape(R, J, m) - Ybar[:, :, None]).reshape(R, n)
+    Xw = (X.reshape(R, J, m, p) - Xbar[:, :, None, :]).reshape(R, n, p)
+    XwT, XbT = np.swapaxes(Xw, 1, 2), np.swapaxes(Xbar, 1, 2)
+    A_within = XwT @ Xw
+    Li = np.linalg.inv(np.linalg.cholesky(A_within + m * (XbT @ Xbar)))
+    nu, U = np.linalg.eigh(Li @ A_within @ np.swapaxes(Li, 1, 2))
+    T = np.swapaxes(U, 1, 2) @ Li
+    return {"yWy": np.einsum("rn,rn->r", Yw, Yw), "yBy": m * np.einsum("rj,rj->r", Ybar, Ybar),
+            "nu": np.clip(nu, 0.0, 1.0), "c0": (T @ (XwT @ Yw[:, :, None]))[:, :, 0],
+            "c1": m * (T @ (XbT @ Ybar[:, :, None]))[:, :, 0], "n": n, "J": J, "m": m}
+
+
+def _ri_q(pc, v):
+    """Q(w) and dQ/dw (see _ri_pieces) at the relative variances v, shape (R, G), and w = 1/(1 + v)."""
+    w = 1.0 / (1.0 + v)
+    nu, c0, c1 = (pc[k][:, None, :] for k in ("nu", "c0", "c1"))
+    a = c0 + w[..., None] * c1
+    d = nu + w[..., None] * (1.0 - nu)
+    ad = a / d
+    q = pc["yWy"][:, None] + w * pc["yBy"][:, None] - np.sum(a * ad, axis=2)
+    dq = pc["yBy"][:, None] - np.sum(ad * (2 * c1 - ad * (1.0 - nu)), axis=2)
+    return q, dq, w
+
+
+def _ri_ml_deviance(pc, v, q=None):
+    """ML deviance (without n log 2π) at v with σ² at its best, n log(Q/n) + n + J log(1 + v), and its v-derivative.
+
+    ``q``: the output of _ri_q at v, if already computed."""
+    n, J = pc["n"], pc["J"]
+    q, dq, w = _ri_q(pc, v) if q is None else q
+    return n * np.log(q / n) + n + J * np.log1p(v), -n * dq * w * w / q + J / (1.0 + v)
+
+
+def _ri_profile(pc, v, q=None):
+    """The profile of the ML deviance over the random-intercept SD, traced by v: (deviance, τ00).
+
+    For τ00 held at a value the deviance is minimised over σ² (and β); at the minimum v = m τ00/σ² satisfies
+    σ² = (Q − w(1 − w) Q′) / (n − J(1 − w)), so every v gives one point of the profile, τ00 = σ² v / m, with
+    deviance n log σ² + J log(1 + v) + Q/σ². ``q``: the output of _ri_q at v, if already computed.
+    """
+    n, J, m = pc["n"], pc["J"], pc["m"]
+    q, dq, w = _ri_q(pc, v) if q is None else q
+    s2 = (q - w * (1.0 - w) * dq) / (n - J * (1.0 - w))
+    return n * np.log(s2) + J * np.log1p(v) + q / s2, s2 * v / m
+
+
+def _illinois(f, a, b, fa, fb, *, tol=1e-12, iters=100):
+    """Roots of f (vectorised over rows) in the brackets [a, b], fa and fb of opposite signs (Illinois method).
+
+    A row whose bracket holds no sign change returns b."""
+    a = np.where(fa * fb <= 0, a, b)
+    for _ in range(iters):
+        denom = fb - fa
+        x = np.where(denom != 0, b - fb * (b - a) / np.where(denom != 0, denom, 1.0), 0.5 * (a + b))
+        x = np.clip(x, np.minimum(a, b), np.maximum(a, b))
+        fx = f(x)
+        flip = fx * fb < 0
+        a, fa = np.where(flip, b, a), np.where(flip, fb, 0.5 * fa)
+        b, fb = x, fx
+        if np.all((np.abs(b - a) <= tol * np.maximum(np.abs(b), 1e-300)) | (fx == 0)):
+            break
+    return b
+
+
+def _tau2_profile_intervals(Y, X, J, m, level):
+    """Profile-likelihood intervals for τ00 of the random-intercept model, one per replicate: (low, high).
+
+    As ``mlmlab.confint(m, method="profile")`` and lme4's ``confint(method = "profile")``, the *ML* deviance is
+    profiled (also for REML fits): the SD of the random intercept is held at a value and the deviance minimised over
+    σ and β, and the interval holds every SD whose profile deviance stays within the χ²₁ quantile ``level`` of the
+    ML minimum; squared, it is the interval for τ00. Where the profile at τ00 = 0 (the model without groups) stays
+    within that cut-off, as for every singular ML fit, the lower limit is 0. Data: J groups of m units, in order.
+    """
+    pc = _ri_pieces(Y, X, J, m)
+    R = Y.shape[0]
+    crit = stats.chi2.ppf(level, 1)
+    grid = np.broadcast_to(_V_GRID, (R, _V_GRID.size))
+    idx = np.arange(R)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # the ML fit: the v that minimises the deviance (σ² and β at their best), 0 for a singular fit
+        q_grid = _ri_q(pc, grid)
+        dev, slope = _ri_ml_deviance(pc, grid, q_grid)
+        k = np.argmin(np.where(np.isfinite(dev), dev, np.inf), axis=1)
+        lo_k, hi_k = np.maximum(k - 1, 0), np.minimum(k + 1, _V_GRID.size - 1)
+        a, b = _V_GRID[lo_k], _V_GRID[hi_k]
+        fa, fb = slope[idx, lo_k], slope[idx, hi_k]
+        bracket = (fa < 0) & (fb > 0)
+        root = _illinois(lambda x: _ri_ml_deviance(pc, x[:, None])[1][:, 0], a, b, fa, fb)
+        v_hat = np.where(bracket, root, np.where((k == 0) & (slope[:, 0] >= 0), 0.0, _V_GRID[k]))
+        d_min = _ri_ml_deviance(pc, v_hat[:, None])[0][:, 0]
+        # the profile along the grid; at v = 0 it is the deviance of the model without groups
+        prof, _ = _ri_profile(pc, grid, q_grid)
+        prof[:, 0] = dev[:, 0]
+        excess = np.maximum(prof - d_min[:, None], 0.0)
+        over = excess > crit
+
+        def g(r):  # signed distance from the cut-off on lme4's square-root scale, at v = r²; r: (R, 2)
+            return np.sqrt(np.maximum(_ri_profile(pc, r * r)[0] - d_min[:, None], 0.0)) - np.sqrt(crit)
+
+        gx = np.sqrt(excess) - np.sqrt(crit)
+        # upper limit: between the last grid point within the cut-off (or v̂) and the first one beyond it
+        above = over & (_V_GRID > v_hat[:, None])
+        has_up = above.any(axis=1)
+        j = np.where(has_up, np.argmax(above, axis=1), 1)
+        # lower limit: 0 if the model without groups is within the cut-off, else between the last grid point
+        # beyond it below v̂ and the next one (or v̂)
+        below = over & (_V_GRID < v_hat[:, None])
+        has_low = below.any(axis=1)
+        i = np.where(has_low, _V_GRID.size - 1 - np.argmax(below[:, ::-1], axis=1), 0)
+        i1 = np.minimum(i + 1, _V_GRID.size - 1)
+        # both roots at once: column 0 the lower limit, column 1 the upper
+        a = np.sqrt(np.column_stack([_V_GRID[i], np.maximum(_V_GRID[j - 1], v_hat)]))
+        b = np.sqrt(np.column_stack([np.minimum(_V_GRID[i1], v_hat), _V_GRID[j]]))
+        fa = np.column_stack([gx[idx, i], np.where(_V_GRID[j - 1] > v_hat, gx[idx, j - 1], -np.sqrt(crit))])
+        fb = np.column_stack([np.where(_V_GRID[i1] < v_hat, gx[idx, i1], -np.sqrt(crit)), gx[idx, j]])
+        r = _illinois(g, a, b, fa, fb, tol=1e-10)
+        limits = _ri_profile(pc, r * r)[1]
+    high = np.where(has_up, limits[:, 1], np.inf)
+    low = np.where(has_low, limits[:, 0], 0.0)
+    return low, high
 
 
 # ----------------------------------------------------------------------------- power by formula

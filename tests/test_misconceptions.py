@@ -216,7 +216,7 @@ MISTAKES: dict[str, list[tuple[str, str, str]]] = {
                "vc_formula={'plate': '0 + C(plate)', 'sample': '0 + C(sample)'}).fit(reml=False).vcomp[1])", "ML fit"),
     ],
     "08_sample_size": [
-        ("q1", "coverage_5 = float(tau.loc[5, 'coverage_nonsingular'])", "coverage_nonsingular column"),
+        ("q1", "coverage_5 = float(tau.loc[5, 'share_lower_zero'])", "share_lower_zero column"),
         ("q1", "coverage_5, coverage_30 = coverage_30, coverage_5", "swapped"),
         ("q1", "coverage_5 = 1 - coverage_5", "share of intervals that miss"),
         ("q1", "coverage_5 = float(study[study['parameter'] == 'x'].set_index('n_groups').loc[5, 'coverage'])", "fixed effect"),

@@ -211,10 +211,10 @@ def test_lr_uses_the_engines_boundary_likelihood():
 def test_sample_size_shape_columns_reproducible():
     kw = dict(n_reps=25, rng=8, progress=False)
     tab = sample_size_study([5, 10], [3, 6], **kw)
-    assert tab.shape == (2 * 2 * 3, 15)
+    assert tab.shape == (2 * 2 * 3, 16)
     assert list(tab.columns) == ["n_groups", "group_size", "parameter", "level", "truth", "mean", "bias",
-                                 "relative_bias", "sd", "mean_se", "coverage", "coverage_nonsingular", "power",
-                                 "share_singular", "n_reps"]
+                                 "relative_bias", "sd", "mean_se", "coverage", "miss_low", "share_lower_zero",
+                                 "power", "share_singular", "n_reps"]
     assert tab["parameter"].tolist()[:3] == ["x", "w", "tau2"]
     pd.testing.assert_frame_equal(tab, sample_size_study([5, 10], [3, 6], **kw))
 
@@ -232,7 +232,7 @@ def test_sample_size_coverage_and_bias_known_answers():
     assert _mc_ok(tab.loc["w", "power"], 0.05, se_cov)  # γ01 = 0: power is the type-I error
     expected = stats.norm.sf(1.96 - 0.2 / tab.loc["x", "sd"])  # power of a z test with the true SE
     assert _mc_ok(tab.loc["x", "power"], expected, np.sqrt(expected * (1 - expected) / R) + 0.005)
-    # τ00 with 40 groups: log-scale Wald interval close to nominal, REML nearly unbiased
+    # τ00 with 40 groups: profile-likelihood interval close to nominal, REML nearly unbiased
     assert abs(tab.loc["tau2", "coverage"] - 0.95) < 0.03
     assert _mc_ok(tab.loc["tau2", "bias"], 0.0, tab.loc["tau2", "sd"] / np.sqrt(R))
     assert tab.loc["tau2", "share_singular"] == 0
@@ -293,20 +293,73 @@ def test_z_test_undercovers_with_few_groups():
 
 
 # ----------------------------------------------------------------------------- errors and progress
-def test_tau2_coverage_counts_singular_fits_as_misses():
-    """The log-scale Wald interval never reaches 0 and a singular fit has none: it always misses.
+def _profile_cases():
+    """(J, m, seed, replicate) of simulated data sets: intervals with a lower limit above 0, one at 0 from a fit
+    that is not singular, two from singular fits, from 5 groups of 10 to 30 groups of 20."""
+    return [(5, 10, 2, 0), (5, 10, 2, 3), (5, 10, 2, 4), (5, 10, 2, 7), (10, 5, 1, 0), (10, 5, 1, 5),
+            (30, 20, 5, 0)]
 
-    So coverage = coverage_nonsingular · (1 − share_singular) for τ00, and with few groups the intervals
-    that exist cover at least as well as the nominal 95 % (lesson 08).
+
+@pytest.mark.parametrize("J, m, seed, r", _profile_cases())
+def test_tau2_profile_interval_matches_confint(J, m, seed, r):
+    """The study's τ00 interval of each data set is mlmlab.confint's profile interval for the SD, squared.
+
+    confint(method="profile") is checked against lme4's confint (tests/test_intervals.py); both profile the ML
+    deviance. A singular fit's interval starts at exactly 0.
     """
-    tab = sample_size_study([5, 50], [10], n_reps=400, rng=21, progress=False).set_index(["n_groups", "parameter"])
-    for J in (5, 50):
-        row = tab.loc[(J, "tau2")]
-        assert row["coverage"] == pytest.approx(row["coverage_nonsingular"] * (1 - row["share_singular"]), abs=1e-12)
-    few = tab.loc[(5, "tau2")]
-    assert few["share_singular"] > 0.1 and few["coverage"] < 0.9
-    assert few["coverage_nonsingular"] > 0.95
-    assert tab.loc[(50, "tau2"), "coverage_nonsingular"] == tab.loc[(50, "tau2"), "coverage"]
+    import mlmlab
+    from mlmlab.studies import _fit_designs, _simulate_designs, _tau2_profile_intervals
+
+    Y, X, codes = _simulate_designs(J, m, (1, 2), (0.0, 0.3, 0.3), 0.25, 1.0, 8, np.random.default_rng(seed))
+    low, high = _tau2_profile_intervals(Y, X, J, m, 0.95)
+    data = pd.DataFrame({"y": Y[r], "x": X[r, :, 1], "w": X[r, :, 2], "g": codes})
+    ci = mlmlab.confint(mlmlab.fit("y ~ x + w + (1 | g)", data), method="profile").loc["sd_(Intercept)|g"]
+    assert low[r] == pytest.approx(ci["ci_low"] ** 2, abs=1e-3)
+    assert high[r] == pytest.approx(ci["ci_high"] ** 2, abs=1e-3)
+    if _fit_designs(Y, X, codes).singular[r]:
+        assert low[r] == 0.0 and ci["ci_low"] == 0.0
+
+
+def test_tau2_profile_interval_cases_cover_singular_and_both_kinds_of_lower_limit():
+    """The cases above include singular fits, a lower limit of 0 from a fit that is not singular, and lower
+    limits above 0."""
+    from mlmlab.studies import _fit_designs, _simulate_designs, _tau2_profile_intervals
+
+    kinds = set()
+    for J, m, seed, r in _profile_cases():
+        Y, X, codes = _simulate_designs(J, m, (1, 2), (0.0, 0.3, 0.3), 0.25, 1.0, 8, np.random.default_rng(seed))
+        low, _ = _tau2_profile_intervals(Y, X, J, m, 0.95)
+        kinds.add("singular" if _fit_designs(Y, X, codes).singular[r] else "zero" if low[r] == 0 else "positive")
+    assert kinds == {"singular", "zero", "positive"}
+
+
+def test_tau2_profile_coverage_near_nominal_with_many_groups():
+    R = 800
+    tab = sample_size_study([50], [10], n_reps=R, rng=21, progress=False).set_index("parameter")
+    assert _mc_ok(tab.loc["tau2", "coverage"], 0.95, np.sqrt(0.95 * 0.05 / R))
+    assert tab.loc["tau2", "share_singular"] == 0
+
+
+def test_tau2_profile_intervals_reach_zero_so_singular_fits_no_longer_all_miss():
+    """With 5 groups of 5 about 30 % of the fits are singular. A log-scale Wald interval could cover at most
+    1 − share_singular of the time; the profile interval of a singular fit is [0, upper] and often covers."""
+    from mlmlab.studies import _fit_designs, _simulate_designs, _tau2_profile_intervals
+
+    R = 400
+    few = sample_size_study([5], [5], n_reps=R, rng=22, progress=False).set_index("parameter").loc["tau2"]
+    assert few["share_singular"] > 0.15
+    assert few["share_lower_zero"] >= few["share_singular"]
+    assert few["coverage"] > 1 - few["share_singular"] + 4 * np.sqrt(0.25 / R)
+    assert few["coverage"] + few["miss_low"] <= 1
+    # every singular fit's interval starts at 0 and reaches above it
+    Y, X, codes = _simulate_designs(5, 5, (1, 2), (0.0, 0.3, 0.3), 0.25, 1.0, 300, np.random.default_rng(23))
+    low, high = _tau2_profile_intervals(Y, X, 5, 5, 0.95)
+    singular = _fit_designs(Y, X, codes).singular
+    assert singular.sum() > 30
+    assert np.all(low[singular] == 0) and np.all(high[singular] > 0)
+    assert np.all(np.isfinite(high)) and np.all(low <= high)
+    covered = (low <= 0.25) & (0.25 <= high)
+    assert covered[singular].mean() > 0.5
 
 
 # ----------------------------------------------------------------------------- a 0/1 programme
