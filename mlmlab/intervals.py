@@ -239,9 +239,14 @@ def _root(zeta, at, limit, *, down, crit, step=None):
     """
     sign = -1.0 if down else 1.0
     root_crit = np.sqrt(crit)
+    # Each value is computed once: the inner minimisation is warm-started from the last point, so computing it
+    # again from elsewhere can differ in the last digits, and Brent's method must see the bracket's signs as found.
+    seen = {at: -root_crit}
 
     def r(x):
-        return np.sqrt(max(zeta(x) + crit, 0.0)) - root_crit
+        if x not in seen:
+            seen[x] = np.sqrt(max(zeta(x) + crit, 0.0)) - root_crit
+        return seen[x]
 
     h = step if step is not None else max(abs(at), 1e-3) * 0.5
     x0, r0 = at, -root_crit
