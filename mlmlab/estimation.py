@@ -1,5 +1,5 @@
-"""Estimate a model design: guarded optimisation with statsmodels' ``MixedLM``, started by the engine, or, for
-several grouping factors (crossed or nested), lme4's penalised least squares (:mod:`mlmlab.pls`).
+"""Estimate a model design: lme4's penalised least squares (:mod:`mlmlab.pls`, the default, for every design), or,
+with ``Control(engine="statsmodels")``, guarded optimisation with statsmodels' ``MixedLM``, started by the engine.
 
 :func:`estimate` takes a :class:`mlmlab.design.ModelDesign` and returns an :class:`Estimate` (the
 statsmodels result, the block covariances on the user's scale and a record of every optimizer run).
