@@ -48,6 +48,8 @@ class MixedResult:
         Kenward–Roger's or the z-test's version.
     fixef : pandas.Series
         The fixed-effect estimates alone (lme4's ``fixef``), indexed like ``fixed``.
+    vcov : pandas.DataFrame
+        Their covariance matrix (lme4's ``vcov``).
     varcomp : pandas.DataFrame
         Columns ``grp``, ``var1``, ``var2``, ``vcov``, ``sdcor`` as lme4's ``as.data.frame(VarCorr(m))``:
         a row per variance (``var2`` missing, ``sdcor`` = SD), a row per covariance (``sdcor`` =
@@ -233,6 +235,25 @@ class MixedResult:
         """The fixed-effect estimates γ̂ (lme4's ``fixef``), indexed by term."""
         return pd.Series(np.array(self._beta, dtype=float), index=pd.Index(list(self.design.X.columns), name="term"),
                          name="estimate")
+
+    @property
+    def vcov(self) -> pd.DataFrame:
+        """Covariance matrix of the fixed-effect estimates, σ²(XᵀV⁻¹X)⁻¹ (lme4's ``vcov(m)``): its diagonal holds the
+        squared standard errors of ``fixed``.
+
+        Examples
+        --------
+        >>> from mlmlab import fit, datasets
+        >>> m = fit("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"))
+        >>> m.vcov.round(2)
+                   Intercept  Days
+        Intercept      46.57 -1.45
+        Days           -1.45  2.39
+
+        lme4's ``vcov(m)``: 46.57, −1.45 and 2.39.
+        """
+        names = list(self.design.X.columns)
+        return pd.DataFrame(np.array(self._fe_cov, dtype=float), index=names, columns=names)
 
     @property
     def fixed(self) -> pd.DataFrame:

@@ -334,3 +334,12 @@ def test_interaction_grouping_equals_nesting_slash():
     assert list(m.varcomp["grp"]) == ["batch:cask", "batch", "Residual"]
     for got, want in zip(m.varcomp["vcov"], [r["vcov"] for r in ref["varcomp"]]):
         assert abs(got - want) <= 5e-3 * want
+
+
+def test_vcov_is_lme4s_and_its_diagonal_gives_the_standard_errors(sleep_rs):
+    v = sleep_rs.vcov
+    assert list(v.index) == list(v.columns) == ["Intercept", "Days"]
+    np.testing.assert_allclose(v.to_numpy(), v.to_numpy().T)
+    np.testing.assert_allclose(np.sqrt(np.diag(v)), sleep_rs.fixed["se"], rtol=1e-12)
+    # lme4: vcov(lmer(Reaction ~ Days + (Days | Subject), sleepstudy))
+    np.testing.assert_allclose(v.to_numpy(), [[46.575120, -1.451088], [-1.451088, 2.389466]], rtol=2e-5)
