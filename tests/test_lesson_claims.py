@@ -337,8 +337,8 @@ def test_lesson02_school_var_std_err_is_sqrt_scale_times_the_se_of_the_variance_
 
 def test_lesson09_meanses_centring_moves_three_fixed_effects_and_tau01(hsb):
     """09: MEANSES is 0.006 above the exact school mean of SES; SES centred at MEANSES (lme4) gives 12.11, 5.34 and
-    1.22 where the exact mean gives 12.10, 5.33 and 1.23, sigma2 36.72 under both (so 36.70 is reproduced by
-    neither; none of the four is recorded as the book's), and moves Model 3's tau01 by about 0.006 tau11."""
+    1.22 where the exact mean gives 12.10, 5.33 and 1.23, sigma2 36.72 under both (none of them is
+    stored as published), and moves Model 3's tau01 by about 0.006 tau11."""
     from mlmlab.published import published_values
 
     by_school = hsb.groupby("School", observed=True).agg(mean_ses=("SES", "mean"), MEANSES=("MEANSES", "first"))

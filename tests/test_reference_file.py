@@ -244,7 +244,7 @@ def test_anova_published_values():
 
 def test_hsb_frozen_numbers_are_the_ones_the_lessons_quote():
     # lme4's HSB fits as lessons 02-05 and 09 quote them (Raudenbush & Bryk's Tables 4.2 and 4.4 are these models;
-    # mlmlab.published keeps only the book's values, at the book's two decimals: 8.61, 39.15, 8.68, 36.70).
+    # mlmlab.published stores only numbers a citable source prints: HLM's 8.61431 and 39.14831 for the null model).
     assert round(_fixed("hsb_null_reml", "(Intercept)")["estimate"], 3) == 12.637
     assert round(_vc("hsb_null_reml", "School", "(Intercept)")["vcov"], 2) == 8.61
     assert round(_vc("hsb_null_reml", "Residual")["vcov"], 2) == 39.15
