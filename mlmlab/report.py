@@ -42,9 +42,9 @@ def _check_ci(ci) -> float:
 
 
 def _fixed_rows(result, level: float, ddf: str) -> dict:
-    """Estimate, SE and the interval estimate ± q·SE, q the normal or the t quantile (Satterthwaite's df)."""
+    """Estimate, SE and the interval estimate ± q·SE, q the normal or the t quantile (Satterthwaite's or KR's df)."""
     out = {}
-    table = result.fixed_table("z") if ddf == "z" else result.fixed
+    table = result.fixed if ddf == "satterthwaite" else result.fixed_table(ddf)
     for term, row in table.iterrows():
         est, se = float(row["estimate"]), float(row["se"])
         q = stats.norm.ppf(0.5 + level / 2) if ddf == "z" else stats.t.ppf(0.5 + level / 2, float(row["df"]))
@@ -108,8 +108,10 @@ def report_table(*results, names=None, ci=0.95, fit_stats="ml", ddf="satterthwai
         Model names (default ``"Model 1"``, ``"Model 2"``, ...).
     ci : float, default=0.95
         Coverage of the intervals of the fixed effects, estimate ± q·se.
-    ddf : {"satterthwaite", "z"}, default="satterthwaite"
-        q is the t quantile on Satterthwaite's df (as ``m.fixed``, lmerTest's) or the normal quantile (Wald).
+    ddf : {"satterthwaite", "kenward-roger", "z"}, default="satterthwaite"
+        q is the t quantile on Satterthwaite's df (as ``m.fixed``, lmerTest's), the t quantile on
+        Kenward–Roger's df with their adjusted standard errors (pbkrtest's; REML fits only, the ``se``
+        column is then the adjusted one), or the normal quantile (Wald).
     fit_stats : {"ml", "as_fitted"}, default="ml"
         ``"ml"``: log-likelihood, deviance, AIC and BIC from maximum-likelihood fits (REML fits are
         refitted with ML for these rows only), so they can be compared across models whose fixed
@@ -132,8 +134,8 @@ def report_table(*results, names=None, ci=0.95, fit_stats="ml", ddf="satterthwai
     Raises
     ------
     MlmlabInputError
-        If no result is given, ``names`` has the wrong length, ``ci`` is not in (0, 1), or
-        ``fit_stats="as_fitted"`` with a mix of REML and ML fits.
+        If no result is given, ``names`` has the wrong length, ``ci`` is not in (0, 1),
+        ``fit_stats="as_fitted"`` with a mix of REML and ML fits, or ``ddf="kenward-roger"`` with an ML fit.
     TypeError
         If an argument is not a fitted model.
 
@@ -166,7 +168,7 @@ def report_table(*results, names=None, ci=0.95, fit_stats="ml", ddf="satterthwai
     names = _check_names(names, len(results))
     level = _check_ci(ci)
     check_choice(fit_stats, ["ml", "as_fitted"], "report_table", "fit_stats")
-    check_choice(ddf, ["satterthwaite", "z"], "report_table", "ddf")
+    check_choice(ddf, ["satterthwaite", "kenward-roger", "z"], "report_table", "ddf")
     label = _criterion_label(results, fit_stats)
     blocks, order = {}, []
     for name, r in zip(names, results):

@@ -110,6 +110,18 @@ def test_interval_coverage(sleep_fit):
         report_table(sleep_fit, ddf="kr")
 
 
+def test_kenward_roger_intervals_use_the_adjusted_se_and_df(sleep_fit):
+    kr = sleep_fit.fixed_table("kenward-roger")
+    table = report_table(sleep_fit, ddf="kenward-roger").loc["Fixed effects"]
+    np.testing.assert_allclose(table[("Model 1", "se")], kr["se"], rtol=1e-12)
+    np.testing.assert_allclose(table[("Model 1", "ci_low")], kr["ci_low"], rtol=1e-12)
+    np.testing.assert_allclose(table[("Model 1", "ci_high")], kr["ci_high"], rtol=1e-12)
+    assert (kr["se"] >= sleep_fit.fixed["se"] - 1e-12).all()  # KR's adjustment never shrinks an SE here
+    ml = fit("Reaction ~ Days + (Days | Subject)", datasets.load("sleepstudy"), reml=False)
+    with pytest.raises(ValueError, match="(?i)REML"):
+        report_table(ml, ddf="kenward-roger")
+
+
 def test_format_report(table):
     text = format_report(table)
     assert text.columns.tolist() == ["Intercept only", "Intercept and slope"]
