@@ -479,8 +479,15 @@ def _feedback(student, b: _assign.Build, graded: dict, score) -> str:
                 lines.append(f"      {case['message'][:500]}")
         lines.append("")
     for q, w in b.manual.items():
-        lines.append(f"{q}: {_fmt(w.points)} points, a written answer marked by hand: pending (not in the score above)")
+        lines.append(_written_line(q, w.points))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _written_line(q: str, points: float, mark: float | None = None) -> str:
+    """The feedback line of a written question: pending, or its mark once merged (mlmlab_grading.written)."""
+    if mark is None:
+        return f"{q}: {_fmt(points)} points, a written answer marked by hand: pending (not in the score above)"
+    return f"{q}: {_fmt(mark)} / {_fmt(points)} points, a written answer marked by hand"
 
 
 def _version_note(b: _assign.Build, version: str | None) -> list[str]:
@@ -524,8 +531,8 @@ def _columns(b: _assign.Build) -> list[str]:
     return GRADEBOOK_COLUMNS + b.questions + ([WRITTEN_PENDING] if b.manual else [])
 
 
-def _read_previous(out: Path, name: str) -> pd.DataFrame | None:
-    """The gradebook already in ``out`` (checked to be of this assignment), or None."""
+def _read_previous(out: Path, name: str | None) -> pd.DataFrame | None:
+    """The gradebook already in ``out`` (checked to be of assignment ``name`` unless None), or None."""
     path = out / "gradebook.csv"
     if not path.exists():
         return None
@@ -540,7 +547,7 @@ def _read_previous(out: Path, name: str) -> pd.DataFrame | None:
         raise GradingError(f"{path} is not a gradebook of this grader (no column {', '.join(missing)}); "
                            "move it away or choose another --out.")
     others = sorted(set(old["assignment"]) - {name})
-    if others:
+    if others and name is not None:
         raise GradingError(f"{path} holds grades of {', '.join(others)}, not {name}; "
                            f"choose another --out for {name}.")
     return old
@@ -569,8 +576,13 @@ def _merge(old: pd.DataFrame | None, new: pd.DataFrame, b: _assign.Build) -> pd.
 
 
 def _write_csv(book: pd.DataFrame, path: Path) -> None:
+    _write_text(path, book.to_csv(index=False, lineterminator="\n"))
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then move it into place."""
     tmp = path.with_name(path.name + ".tmp")
-    book.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8", errors="backslashreplace")
+    tmp.write_text(text, encoding="utf-8", errors="backslashreplace", newline="")
     os.replace(tmp, path)
 
 
@@ -706,6 +718,14 @@ def run(assignment, submissions, out, *, masters=None, time_limit=600, cell_time
     new = pd.DataFrame(rows, columns=_columns(b))
     new = new.sort_values("student", kind="stable").reset_index(drop=True)
     book = _merge(previous, new, b)
+    marked = previous is not None and any(q in previous.columns for q in b.manual)
+    if marked:  # written marks merged earlier survive the regrade
+        from mlmlab_grading import written as _written
+
+        book, kept_marks = _written.carry_marks(previous, book, b, set(new["student"]))
+        if kept_marks:
+            notes.append(f"written marks merged earlier kept for regraded {', '.join(kept_marks)} "
+                         "(if they resubmitted, look at their new written answers)")
     if previous is not None:
         backup = _backup(out)
         kept = len(book) - len(new)
@@ -722,13 +742,15 @@ def run(assignment, submissions, out, *, masters=None, time_limit=600, cell_time
             for stale in feedback_dir.glob(f"{glob_escape(name)}.*"):
                 stale.unlink()
             text = _feedback(g["student"], b, g, row["score"])
+            if marked:
+                text = _written.marked_feedback(text, book[book["student"] == g["student"]].iloc[0], b)
             (feedback_dir / f"{name}.txt").write_text(text, encoding="utf-8", errors="backslashreplace")
             (feedback_dir / f"{name}.html").write_text(_export.feedback_html(text, g["student"]),
                                                        encoding="utf-8", errors="backslashreplace")
         except OSError as exc:
             notes.append(f"{g['student']}: feedback could not be written ({exc})")
     try:
-        _export.write_class_stats(book, out, b.points)
+        _export.write_class_stats(book, out, {**b.points, **{q: w.points for q, w in b.manual.items()}})
     except Exception as exc:  # statistics are a convenience: never lose a grading run over them
         notes.append(f"class statistics could not be written ({type(exc).__name__}: {exc})")
     return Report(book=book, graded=new, skipped=skipped, ignored=ignored, notes=notes,
@@ -777,8 +799,9 @@ def grade(assignment, submissions, out, *, masters=None, time_limit=600, cell_ti
     pandas.DataFrame
         The whole gradebook: ``student, assignment, score, max_score, status`` and one column of
         points per question graded by tests, then, for an assignment with written questions, their
-        points in ``written_pending`` (marked by hand, not in ``score``; see :mod:`mlmlab_grading.written`),
-        one row per student sorted by student. ``status`` is ``ok``,
+        points in ``written_pending`` (marked by hand, not in ``score`` until merged by
+        :func:`mlmlab_grading.written.merge`, which adds a column per written question; a regrade keeps
+        merged marks), one row per student sorted by student. ``status`` is ``ok``,
         ``error`` (a cell raised, the kernel died or printed too much), ``timeout`` (a cell or
         the whole notebook ran out of time), ``invalid`` (not a readable notebook),
         ``wrong_assignment`` (a notebook of another assignment) or ``failed`` (the grader could
