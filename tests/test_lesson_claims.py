@@ -294,8 +294,8 @@ def test_lesson04_slope_se_rough_check_and_vpc_of_the_random_slope_model(hsb):
     assert 0.23 < vpc[0] < 0.245 and 0.23 < vpc[2] < 0.245
 
 
-def test_lesson04_raw_ses_school_effects_correlate_with_meanses_and_mundlak_gives_the_within_slope(hsb):
-    """04: with raw SES alone the school effects carry its between-school part (Cov(u0j, x) != 0) and the slope
+def test_lesson05_raw_ses_school_effects_correlate_with_meanses_and_mundlak_gives_the_within_slope(hsb):
+    """05 (assumptions of the marginal model): with raw SES alone the school effects carry its between-school part (Cov(u0j, x) != 0) and the slope
     (2.39) lies between the within (2.19) and between (5.87) effects; adding MEANSES gives the within slope,
     the slope of a regression with one dummy per school."""
     blend = _quiet_fit("MathAch ~ SES + (1 | School)", hsb)
