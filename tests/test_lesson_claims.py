@@ -565,3 +565,12 @@ def test_lesson05_reml_at_five_groups_is_not_biased_downward():
         row = tau.loc[method]
         assert abs(row["relative_bias"] - exact(shrink)) < 3 * row["mc_se"] / row["truth"]
     assert tau.loc["REML", "relative_bias"] > -0.084 + 5 * tau.loc["REML", "mc_se"] / 0.5
+
+
+def test_lesson03_sleepstudy_icc_quoted_for_repeated_measures():
+    """03: the reaction times of lesson 11 have an ICC of about 0.59 in lme4's Reaction ~ Days + (1 | Subject)."""
+    rows = REF["models"]["sleepstudy_ri_reml"]["varcomp"]
+    tau00 = next(r["vcov"] for r in rows if r["grp"] == "Subject")
+    sigma2 = next(r["vcov"] for r in rows if r["grp"] == "Residual")
+    assert REF["models"]["sleepstudy_ri_reml"]["formula"].replace(" ", "") == "Reaction~Days+(1|Subject)"
+    assert round(tau00 / (tau00 + sigma2), 2) == 0.59

@@ -25,14 +25,14 @@ def test_points_and_segments():
     np.testing.assert_allclose(segments[0], [[5, 20], [5, 14]])
     assert ax.get_xscale() == "log"
     assert ax.get_ylabel() == "school mean math achievement (points)"
-    assert "complete pooling" in ax.get_legend_handles_labels()[1]
+    assert "pulled towards (center)" in ax.get_legend_handles_labels()[1]
 
 
 def test_custom_columns_and_ax():
     table = _table().rename(columns={"n": "size", "no_pooling": "mean", "partial_pooling": "blup"})
     fig, ax = plt.subplots()
     assert plot_shrinkage(table, raw="mean", shrunk="blup", group_size="size", ax=ax) is ax
-    assert "complete pooling" not in ax.get_legend_handles_labels()[1]
+    assert "pulled towards (center)" not in ax.get_legend_handles_labels()[1]
 
 
 def test_bad_inputs():

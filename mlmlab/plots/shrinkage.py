@@ -29,7 +29,9 @@ def plot_shrinkage(data, *, raw="no_pooling", shrunk="partial_pooling", group_si
         Column with the group sizes n_j, used for the x axis (on a log scale when the largest
         group is at least ten times the smallest).
     center : float, optional
-        The complete-pooling estimate (e.g. γ00) to draw as a horizontal line.
+        The value the partially pooled estimates are pulled towards, drawn as a dashed line: γ̂00 in a
+        random-intercept model without predictors (a precision-weighted mean of the groups, not the
+        complete-pooling mean of all observations).
     ylabel : str, default="group estimate"
         Label of the y axis; say what the estimate is and its unit.
     ax : matplotlib.axes.Axes, optional
@@ -73,14 +75,14 @@ def plot_shrinkage(data, *, raw="no_pooling", shrunk="partial_pooling", group_si
     ax.scatter(x, data[raw], facecolor="none", edgecolor="C0", s=30, label="no pooling (own data)", zorder=2)
     ax.scatter(x, data[shrunk], color="C1", s=18, label="partial pooling (multilevel)", zorder=3)
     if center is not None:
-        ax.axhline(center, color="black", lw=1, ls="--", label="complete pooling")
+        ax.axhline(center, color="black", lw=1, ls="--", label="pulled towards (center)")
     logx = x.max() >= 10 * x.min()
     if logx:
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_xlabel("group size n_j" + (" (log scale)" if logx else ""))
     ax.set_ylabel(ylabel)
-    ax.set_title("Shrinkage: small groups are pulled furthest towards the overall mean")
+    ax.set_title("Shrinkage: the smallest groups are pulled in furthest")
     # Outside the axes, to the right: the points fill the whole panel, so any spot inside hides some.
     ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
