@@ -40,6 +40,15 @@ def test_release_has_the_course_and_nothing_for_instructors(released):
     assert not list(released.rglob("*grading*")) and not list(released.rglob("_assign.py"))
 
 
+def test_release_readme_has_no_link_to_a_file_it_leaves_out(released):
+    readme = (released / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)\s#]+)(?:#[^)]*)?\)", readme)
+    local = [t for t in targets if not re.match(r"[a-z]+:", t)]
+    assert local and all((released / t).exists() for t in local), [t for t in local if not (released / t).exists()]
+    assert "docs/instructors.md in the full course repository" in readme  # named, not linked
+    assert "(docs/instructors.md)" in (REPO / "README.md").read_text(encoding="utf-8")  # the course keeps its link
+
+
 def test_release_holds_no_solution_and_no_hidden_test(released):
     tool = _tool()
     hidden = tool.hidden_tests(REPO / "solutions")

@@ -7,7 +7,7 @@ What goes in: the tracked files (``git ls-files``) under ``notebooks/``, ``exerc
 ``pyproject.toml``, ``constraints.txt``, ``environment.yml`` and ``postBuild`` (so ``pip install -e .``
 and Binder work). What never goes in: ``solutions/`` (the masters), ``mlmlab_grading/`` (the grader),
 ``tests/`` (its fixtures hold a master and hidden tests), ``tools/``, ``docs/`` (the instructor guide)
-and CI files.
+and CI files. README's links to files left out (``docs/...``) become plain text naming them.
 
 After copying, the release is checked: no solution or test marker of otter's assign format, no
 hidden test's code line and none of its non-trivial numbers, no file named like a master's test.
@@ -140,11 +140,30 @@ def release(root: Path, out: Path) -> list[Path]:
         target = out / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / rel, target)
+    _unlink_missing(out / "README.md", out)
     problems = leaks(out, root / "solutions")
     if problems:
         shutil.rmtree(out, ignore_errors=True)
         raise ReleaseError(f"the release would leak answers, so nothing was written: {'; '.join(problems[:10])}")
     return files
+
+
+_LINK_RE = re.compile(r"\[([^\]]+)\]\(([^)\s#]+)(#[^)]*)?\)")
+
+
+def _unlink_missing(page: Path, out: Path) -> None:
+    """Turn the page's links to files the release leaves out (docs/ ...) into plain text naming them."""
+    if not page.is_file():
+        return
+
+    def fix(match: re.Match) -> str:
+        text, target = match.group(1), match.group(2)
+        if re.match(r"[a-z]+:", target) or (page.parent / target).exists():
+            return match.group(0)
+        shown = text if text == target else f"{text} ({target}"
+        return f"{shown} in the full course repository" + (")" if text != target else "")
+
+    page.write_text(_LINK_RE.sub(fix, page.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 def main(argv=None) -> int:
