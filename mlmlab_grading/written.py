@@ -12,6 +12,8 @@ writes, in ``graded/written/``,
 * ``q6.html`` (one per written question): the question, the model answer and its points, then every
   student's answer (as the student formatted it; any HTML in it is shown as text, never run), with an
   anchor per student;
+* ``answers.json``: the answers shown on the pages, so that a later export of a few students (a regrade)
+  still shows everyone's;
 * ``marks.csv``: one row per student and written question (``student, assignment, question, max_points,
   answered, points, status``) with ``points`` empty and ``status`` ``pending``, to fill in.
 
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import json
 import math
 import re
 import shutil
@@ -49,6 +52,7 @@ from mlmlab_grading import core as _core
 
 PROG = "python -m mlmlab_grading.written"
 COLUMNS = ["student", "assignment", "question", "max_points", "answered", "points", "status"]
+ANSWERS = "answers.json"  # every exported student's written answers, kept across regrades
 
 
 def _render(markdown_text: str) -> str:
@@ -133,6 +137,10 @@ def export(build: _assign.Build, submissions: Path, out: Path) -> tuple[list[Pat
     answers, notes = collect_answers(build, submissions)
     folder = Path(out) / "written"
     folder.mkdir(parents=True, exist_ok=True)
+    exported = set(answers)
+    answers = _keep_answers(folder / ANSWERS, answers, build, notes)
+    _core._write_text(folder / ANSWERS, json.dumps({"assignment": build.name, "answers": answers},
+                                                   indent=1, sort_keys=True, ensure_ascii=False))
     files = []
     for q in build.manual:
         path = folder / f"{q}.html"
@@ -141,11 +149,32 @@ def export(build: _assign.Build, submissions: Path, out: Path) -> tuple[list[Pat
     marks = pd.DataFrame(
         [{"student": s, "assignment": build.name, "question": q, "max_points": w.points,
           "answered": bool(answers[s].get(q, "").strip()), "points": None, "status": "pending"}
-         for s in sorted(answers) for q, w in build.manual.items()], columns=COLUMNS)
+         for s in sorted(exported) for q, w in build.manual.items()], columns=COLUMNS)
     marks = _keep_filled(folder / "marks.csv", marks, build)
     _core._write_csv(marks, folder / "marks.csv")
     files.append(folder / "marks.csv")
     return files, notes
+
+
+def _keep_answers(path: Path, answers: dict[str, dict[str, str]], build: _assign.Build,
+                  notes: list[str]) -> dict[str, dict[str, str]]:
+    """``answers`` plus the answers of students an earlier export saw and this one did not.
+
+    A regrade often exports a few students only; the marking pages must still show everyone's answer.
+    The answers are kept in ``answers.json`` beside the pages; one that cannot be read is left out
+    (with a note) and the pages show this export's students only.
+    """
+    if not path.exists():
+        return answers
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+        earlier = old["answers"] if old.get("assignment") == build.name else {}
+        if not all(isinstance(a, dict) for a in earlier.values()):
+            raise ValueError("not a table of answers")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        notes.append(f"{path.name} could not be read ({exc}); the pages show this export's students only")
+        return answers
+    return {**{s: {q: str(t) for q, t in a.items()} for s, a in earlier.items()}, **answers}
 
 
 def _keep_filled(path: Path, marks: pd.DataFrame, build: _assign.Build) -> pd.DataFrame:

@@ -84,6 +84,26 @@ def test_the_export_lists_every_answer_for_the_marker(build, tmp_path):
     assert "2 point(s) per student pending" in written.summary(build, tmp_path / "out")
 
 
+def test_a_regrade_of_one_student_keeps_everyone_s_answers_on_the_pages(build, tmp_path):
+    first, again = tmp_path / "first", tmp_path / "again"
+    first.mkdir(), again.mkdir()
+    nbformat.write(_answered(build, "Purity differs."), first / "ada.ipynb")
+    nbformat.write(_answered(build, "Suppliers differ."), first / "bo.ipynb")
+    written.export(build, first, tmp_path / "out")
+    nbformat.write(_answered(build, "Purity and moisture differ."), again / "ada.ipynb")  # ada resubmits
+    written.export(build, again, tmp_path / "out")
+    page = (tmp_path / "out" / "written" / "q4.html").read_text()
+    assert 'id="bo"' in page and "Suppliers differ." in page  # not regraded, still shown
+    assert "Purity and moisture differ." in page and "Purity differs." not in page  # the new answer replaces the old
+    assert "Answers (2 students)" in page
+    marks = pd.read_csv(tmp_path / "out" / "written" / "marks.csv")
+    assert marks["student"].tolist() == ["ada", "bo"]
+    (tmp_path / "out" / "written" / "answers.json").write_text("{not json")
+    _, notes = written.export(build, again, tmp_path / "out")
+    assert any("answers.json could not be read" in n for n in notes)
+    assert 'id="bo"' not in (tmp_path / "out" / "written" / "q4.html").read_text()
+
+
 def test_the_export_command(build, tmp_path):
     masters = tmp_path / "masters"
     masters.mkdir()
