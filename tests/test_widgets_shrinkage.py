@@ -38,7 +38,7 @@ def test_ratio_slider_changes_result():
 
 def test_draw_marks_current_setting():
     left, right = draw_shrinkage(25, 0.2)
-    assert left.get_title() == f"λ = {0.2 / (0.2 + 1 / 25):.3f} at n = 25"
+    assert left.get_title() == f"λ = {0.2 / (0.2 + 1 / 25):.3f} at n_j = 25"
     assert left.get_lines()[1].get_xydata().tolist() == [[25, pytest.approx(0.2 / (0.2 + 1 / 25))]]
     assert right.get_xlabel().startswith("estimate")
 

@@ -84,7 +84,7 @@ def draw_shrinkage(group_size, variance_ratio, *, raw=EXAMPLE_RAW, center=0.0, a
     --------
     >>> axes = draw_shrinkage(10, 0.2)
     >>> axes[0].get_title()
-    'λ = 0.667 at n = 10'
+    'λ = 0.667 at n_j = 10'
 
     Taught in lesson 02.
     """
@@ -96,8 +96,8 @@ def draw_shrinkage(group_size, variance_ratio, *, raw=EXAMPLE_RAW, center=0.0, a
     left.plot(sizes, shrinkage_factor(variance_ratio, 1.0, sizes), color="C0", lw=2)
     lam = table["lam"].iloc[0]
     left.plot([group_size], [lam], "o", color="C3", ms=8)
-    left.set(xscale="log", ylim=(0, 1.02), xlabel="group size n (log scale)",
-             ylabel="reliability λ (weight on own mean)", title=f"λ = {lam:.3f} at n = {group_size:g}")
+    left.set(xscale="log", ylim=(0, 1.02), xlabel="group size n_j (log scale)",
+             ylabel="reliability λ (weight on own mean)", title=f"λ = {lam:.3f} at n_j = {group_size:g}")
     left.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     y = np.arange(len(table))
     right.hlines(y, table["raw"], table["shrunk"], color="0.6", lw=1.5)
@@ -143,7 +143,7 @@ def shrinkage_widget(*, raw=EXAMPLE_RAW, center=0.0):
     import ipywidgets as widgets
 
     controls = {
-        "group_size": widgets.IntSlider(value=10, min=1, max=100, description="group size n",
+        "group_size": widgets.IntSlider(value=10, min=1, max=100, description="group size n_j",
                                         continuous_update=False),
         "variance_ratio": widgets.SelectionSlider(options=[(f"{v:g}", v) for v in RATIO_STOPS], value=0.22,
                                                   description="τ00 / σ²", continuous_update=False),
