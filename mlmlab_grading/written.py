@@ -161,8 +161,8 @@ def _keep_answers(path: Path, answers: dict[str, dict[str, str]], build: _assign
     """``answers`` plus the answers of students an earlier export saw and this one did not.
 
     A regrade often exports a few students only; the marking pages must still show everyone's answer.
-    The answers are kept in ``answers.json`` beside the pages; one that cannot be read is left out
-    (with a note) and the pages show this export's students only.
+    The answers are kept in ``answers.json`` beside the pages; one that cannot be read is copied to
+    ``answers.json.bak`` (with a note) and the pages show this export's students only.
     """
     if not path.exists():
         return answers
@@ -172,7 +172,9 @@ def _keep_answers(path: Path, answers: dict[str, dict[str, str]], build: _assign
         if not all(isinstance(a, dict) for a in earlier.values()):
             raise ValueError("not a table of answers")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        notes.append(f"{path.name} could not be read ({exc}); the pages show this export's students only")
+        shutil.copy2(path, path.with_name(path.name + ".bak"))
+        notes.append(f"{path.name} could not be read ({exc}; kept as {path.name}.bak); the pages show this "
+                     "export's students only")
         return answers
     return {**{s: {q: str(t) for q, t in a.items()} for s, a in earlier.items()}, **answers}
 

@@ -101,6 +101,7 @@ def test_a_regrade_of_one_student_keeps_everyone_s_answers_on_the_pages(build, t
     (tmp_path / "out" / "written" / "answers.json").write_text("{not json")
     _, notes = written.export(build, again, tmp_path / "out")
     assert any("answers.json could not be read" in n for n in notes)
+    assert (tmp_path / "out" / "written" / "answers.json.bak").read_text() == "{not json"
     assert 'id="bo"' not in (tmp_path / "out" / "written" / "q4.html").read_text()
 
 
